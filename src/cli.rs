@@ -1,0 +1,75 @@
+//! Command-line definitions (clap). Kept apart from `main.rs` so completions and the man page
+//! can be generated from the same definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Turns a folder of Sigma detection rules into an analytics wiki.
+#[derive(Debug, Parser)]
+#[command(name = "sigwiki", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: GlobalOptions,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Args)]
+pub struct GlobalOptions {
+    /// When to colour output (`NO_COLOR` is honoured by `auto`).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+    /// Print less (repeat for errors only).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub quiet: u8,
+    /// Print more.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+/// When to use colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate and lint rules; exits 1 when a rule has errors.
+    Check(CheckArgs),
+}
+
+/// Output formats of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiagnosticFormat {
+    /// `path:line:col: error[code]: message` lines and a summary.
+    Text,
+    /// One JSON array of `{file, line, column, severity, code, message}`.
+    Json,
+}
+
+/// `sigwiki check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Rule files and folders (default: `rules/`).
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Text)]
+    pub format: DiagnosticFormat,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// Largest rule file accepted, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub max_file_size: u64,
+}

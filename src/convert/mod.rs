@@ -1,0 +1,323 @@
+//! Query targets: one small backend per SIEM query language, all rendering the same condition
+//! IR (the parsed [`Detection`](crate::sigma::Detection) of a rule).
+//!
+//! A backend implements [`Backend`]: its name, its page section, which IR features it can
+//! express ([`Backend::support`]) and the rendering itself. The shared [`convert`] function
+//! refuses a rule that uses a feature the backend cannot express, uniformly, with the construct
+//! and its line, before the backend sees it.
+
+use std::fmt;
+
+use crate::sigma::diagnostic::NodePath;
+use crate::sigma::{
+    Aggregation, ConditionExpr, Document, FieldMatch, RuleFile, RuleSet, SearchBody, SigmaKind,
+    Value,
+};
+
+/// An IR feature a backend may or may not be able to express.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Feature {
+    /// Keyword (field-less, full-text) search.
+    Keywords,
+    /// Keyword search with `|all`.
+    KeywordsAll,
+    /// `|re` values.
+    Regex,
+    /// `|re` with `i`, `m` or `s` flags.
+    RegexFlags,
+    /// Several `|re` values in one item.
+    RegexList,
+    /// `|cidr` values.
+    Cidr,
+    /// `|exists`.
+    Exists,
+    /// `|gt`, `|gte`, `|lt`, `|lte`.
+    Compare,
+    /// `|fieldref`.
+    FieldRef,
+    /// `|cased`.
+    Cased,
+    /// `|neq`.
+    Neq,
+    /// `|expand` placeholders.
+    Placeholder,
+    /// Time modifiers (`|hour` …).
+    TimePart,
+    /// YAML booleans as values.
+    Bool,
+    /// `null` values.
+    Null,
+    /// `|windash` applied to a list of values.
+    WindashList,
+    /// Pipe aggregations (`| count() by …`).
+    Aggregation,
+    /// `| near`.
+    Near,
+    /// Correlation rules.
+    Correlation,
+    /// Filter rules.
+    Filter,
+}
+
+impl Feature {
+    /// What the feature is called in messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Feature::Keywords => "keyword (field-less) search",
+            Feature::KeywordsAll => "keyword search with `|all`",
+            Feature::Regex => "regular expressions (`|re`)",
+            Feature::RegexFlags => "regular expression flags (`|re|i`, `|m`, `|s`)",
+            Feature::RegexList => "several regular expressions in one item",
+            Feature::Cidr => "network ranges (`|cidr`)",
+            Feature::Exists => "field existence checks (`|exists`)",
+            Feature::Compare => "numeric comparisons (`|gt`, `|gte`, `|lt`, `|lte`)",
+            Feature::FieldRef => "field references (`|fieldref`)",
+            Feature::Cased => "case-sensitive matching (`|cased`)",
+            Feature::Neq => "`|neq`",
+            Feature::Placeholder => "placeholders (`|expand`)",
+            Feature::TimePart => "time modifiers (`|hour`, `|day`…)",
+            Feature::Bool => "boolean values",
+            Feature::Null => "null values",
+            Feature::WindashList => "`|windash` on a list of values",
+            Feature::Aggregation => "pipe aggregations (`| count() …`)",
+            Feature::Near => "`| near`",
+            Feature::Correlation => "correlation rules",
+            Feature::Filter => "filter rules",
+        }
+    }
+}
+
+/// Whether a backend can express a feature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Support {
+    /// Rendered.
+    Yes,
+    /// Refused, with the reason (the target language's limitation).
+    No(&'static str),
+}
+
+/// Why a rule could not be converted for a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvertError {
+    /// The construct at fault (`|cidr`, `keywords|all`…).
+    pub construct: String,
+    /// The line of the construct in the rule file (1-based), if known.
+    pub line: Option<usize>,
+    /// The explanation.
+    pub message: String,
+}
+
+impl fmt::Display for ConvertError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}: {}", self.construct, self.message),
+            None => write!(f, "{}: {}", self.construct, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConvertError {}
+
+/// What a backend converts: one document of a parsed file, with the rule set around it (for
+/// correlations and filters) and an optional field mapping.
+#[derive(Debug, Clone, Copy)]
+pub struct ConvertInput<'a> {
+    /// The file.
+    pub file: &'a RuleFile,
+    /// The document to convert.
+    pub document: &'a Document,
+    /// Every rule, for resolving correlation and filter references.
+    pub rules: &'a RuleSet,
+}
+
+impl ConvertInput<'_> {
+    /// The line of a node of the document.
+    pub fn line_of(&self, path: &NodePath) -> usize {
+        self.file.position_of(path).line
+    }
+
+    /// An error about the construct at `path`.
+    pub fn error(
+        &self,
+        construct: impl Into<String>,
+        path: &NodePath,
+        message: impl Into<String>,
+    ) -> ConvertError {
+        ConvertError {
+            construct: construct.into(),
+            line: Some(self.line_of(path)),
+            message: message.into(),
+        }
+    }
+}
+
+/// A query target.
+pub trait Backend: Send + Sync {
+    /// The name used on the command line (`es-qs`).
+    fn name(&self) -> &'static str;
+
+    /// The title of the target's section on rule pages ("Kibana query").
+    fn title(&self) -> &'static str;
+
+    /// Whether the backend can express `feature`.
+    fn support(&self, feature: Feature) -> Support;
+
+    /// Renders the document. Called only when every feature it uses is supported. Returns the
+    /// exact text the target's reference converter prints for the rule, trailing newline
+    /// included.
+    fn render(&self, input: &ConvertInput<'_>) -> Result<String, ConvertError>;
+}
+
+/// Converts a document with `backend`, refusing unsupported features uniformly.
+pub fn convert(backend: &dyn Backend, input: &ConvertInput<'_>) -> Result<String, ConvertError> {
+    for (feature, path) in features(input.document) {
+        if let Support::No(reason) = backend.support(feature) {
+            return Err(input.error(
+                feature.describe(),
+                &path,
+                format!(
+                    "{} cannot express {}: {reason}",
+                    backend.name(),
+                    feature.describe()
+                ),
+            ));
+        }
+    }
+    backend.render(input)
+}
+
+/// Every feature a document uses, with where (first use of each).
+pub fn features(document: &Document) -> Vec<(Feature, NodePath)> {
+    let mut found: Vec<(Feature, NodePath)> = Vec::new();
+    let mut add = |f: Feature, path: &NodePath| {
+        if !found.iter().any(|(g, _)| *g == f) {
+            found.push((f, path.clone()));
+        }
+    };
+    match &document.kind {
+        SigmaKind::Rule(rule) => {
+            for item in rule.detection.field_matches() {
+                item_features(item, &mut add);
+            }
+            for condition in &rule.detection.conditions {
+                match &condition.aggregation {
+                    Some(Aggregation::Function { .. }) => {
+                        add(Feature::Aggregation, &condition.path)
+                    }
+                    Some(Aggregation::Near { .. }) => add(Feature::Near, &condition.path),
+                    None => {}
+                }
+            }
+        }
+        SigmaKind::Correlation(_) => add(
+            Feature::Correlation,
+            &NodePath::root(document.index).key("correlation"),
+        ),
+        SigmaKind::Filter(f) => {
+            add(
+                Feature::Filter,
+                &NodePath::root(document.index).key("filter"),
+            );
+            for identifier in &f.filter.identifiers {
+                walk_body(&identifier.body, &mut |item| item_features(item, &mut add));
+            }
+        }
+    }
+    found.sort_by_key(|(f, _)| *f);
+    found
+}
+
+fn walk_body(body: &SearchBody, f: &mut dyn FnMut(&FieldMatch)) {
+    match body {
+        SearchBody::AllOf(items) => items.iter().for_each(&mut *f),
+        SearchBody::Keywords(item) => f(item),
+        SearchBody::AnyOf(bodies) => bodies.iter().for_each(|b| walk_body(b, f)),
+    }
+}
+
+fn item_features(item: &FieldMatch, add: &mut impl FnMut(Feature, &NodePath)) {
+    use crate::sigma::Modifier;
+    let path = &item.path;
+    if item.field.is_none() {
+        add(Feature::Keywords, path);
+        if item.combine == crate::sigma::Combine::All {
+            add(Feature::KeywordsAll, path);
+        }
+    }
+    if item.cased {
+        add(Feature::Cased, path);
+    }
+    if item.negated {
+        add(Feature::Neq, path);
+    }
+    if item.time_part.is_some() {
+        add(Feature::TimePart, path);
+    }
+    if item.modifiers.contains(&Modifier::Windash) && item.values.len() > 1 {
+        add(Feature::WindashList, path);
+    }
+    let mut regexes = 0;
+    for value in item.all_values() {
+        match value {
+            Value::Regex { flags, .. } => {
+                regexes += 1;
+                add(Feature::Regex, path);
+                if !flags.is_empty() {
+                    add(Feature::RegexFlags, path);
+                }
+            }
+            Value::Cidr(_) => add(Feature::Cidr, path),
+            Value::Exists(_) => add(Feature::Exists, path),
+            Value::Compare(..) => add(Feature::Compare, path),
+            Value::FieldRef(_) => add(Feature::FieldRef, path),
+            Value::Bool(_) => add(Feature::Bool, path),
+            Value::Null => add(Feature::Null, path),
+            Value::String(s) if s.has_placeholders() => add(Feature::Placeholder, path),
+            _ => {}
+        }
+    }
+    if regexes > 1 {
+        add(Feature::RegexList, path);
+    }
+}
+
+/// Flattening helpers backends opt into.
+pub mod simplify {
+    use super::ConditionExpr;
+
+    /// Merges nested AND-in-AND and OR-in-OR nodes and drops one-operand groups.
+    pub fn flatten(expr: &ConditionExpr) -> ConditionExpr {
+        match expr {
+            ConditionExpr::And(items) => {
+                let mut out = Vec::new();
+                for item in items {
+                    match flatten(item) {
+                        ConditionExpr::And(inner) => out.extend(inner),
+                        other => out.push(other),
+                    }
+                }
+                if out.len() == 1 {
+                    out.pop().expect("one")
+                } else {
+                    ConditionExpr::And(out)
+                }
+            }
+            ConditionExpr::Or(items) => {
+                let mut out = Vec::new();
+                for item in items {
+                    match flatten(item) {
+                        ConditionExpr::Or(inner) => out.extend(inner),
+                        other => out.push(other),
+                    }
+                }
+                if out.len() == 1 {
+                    out.pop().expect("one")
+                } else {
+                    ConditionExpr::Or(out)
+                }
+            }
+            ConditionExpr::Not(inner) => ConditionExpr::Not(Box::new(flatten(inner))),
+            other => other.clone(),
+        }
+    }
+}

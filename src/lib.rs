@@ -1,0 +1,19 @@
+//! sigwiki turns a folder of Sigma detection rules into an analytics wiki.
+//!
+//! Data flows one way through the stages, each a module with a typed interface that knows
+//! nothing of the stages after it:
+//!
+//! ```text
+//! walk → sigma (parse, diagnostics) → enrich (ATT&CK, Data Needed, triggers)
+//!      → convert (one backend per query target over the shared condition IR)
+//!      → site (Markdown and HTML pages, indexes, exports, atomic output)
+//! ```
+//!
+//! The binary (`src/main.rs`) is a thin shell over this library.
+
+pub mod attack;
+pub mod convert;
+pub mod enrich;
+pub mod load;
+pub mod sigma;
+pub mod walk;

@@ -1,0 +1,31 @@
+//! Loading a rule set: walk the inputs, parse every file in parallel, resolve references.
+
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use crate::sigma::{Diagnostic, ParseOptions, RuleSet, parse_file};
+use crate::walk::{WalkError, walk};
+
+/// A loaded rule set and the paths the walk skipped.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The parsed files.
+    pub rules: RuleSet,
+    /// Diagnostics about skipped paths.
+    pub skipped: Vec<Diagnostic>,
+}
+
+/// Walks `inputs` and parses every rule file found, in parallel.
+pub fn load(inputs: &[PathBuf], options: &ParseOptions) -> Result<Loaded, WalkError> {
+    let walked = walk(inputs)?;
+    let files = walked
+        .files
+        .par_iter()
+        .map(|input| parse_file(&input.path, &input.relative, options))
+        .collect();
+    Ok(Loaded {
+        rules: RuleSet::new(files),
+        skipped: walked.skipped,
+    })
+}

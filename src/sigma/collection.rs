@@ -1,0 +1,504 @@
+//! Rule files and rule sets: reading a file (limits, encoding, multi-document `action`s), turning
+//! problems into positioned diagnostics, and resolving the references of correlation and filter
+//! rules across the whole set.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_yaml::{Mapping, Value as Yaml};
+
+use super::diagnostic::{Code, Diagnostic, NodePath, Position, Problem, Severity, Where};
+use super::rule::{DocumentOptions, SigmaKind, parse_document, yaml_kind};
+use super::yaml::{Limits, Locator, load_documents};
+
+/// Options of rule parsing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ParseOptions {
+    /// Resource limits.
+    pub limits: Limits,
+}
+
+/// One Sigma document of a file that parsed without errors.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// The index of the YAML document in the file.
+    pub index: usize,
+    /// What the document is.
+    pub kind: SigmaKind,
+}
+
+/// A parsed rule file.
+#[derive(Debug, Clone)]
+pub struct RuleFile {
+    /// The file's path as found or given.
+    pub path: PathBuf,
+    /// The path relative to the folder it was found under (the file name for a file given
+    /// directly); used for permalinks.
+    pub relative: PathBuf,
+    /// The file's text.
+    pub source: Arc<str>,
+    /// The documents that parsed without errors, in file order.
+    pub documents: Vec<Document>,
+    /// Errors and warnings, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl RuleFile {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// The line and column of `path` in this file.
+    pub fn position_of(&self, path: &NodePath) -> Position {
+        Locator::new(&self.source).locate(path)
+    }
+}
+
+/// Reads and parses the rule file at `path`. Never fails: I/O and encoding problems become
+/// diagnostics of the returned file.
+pub fn parse_file(path: &Path, relative: &Path, options: &ParseOptions) -> RuleFile {
+    let fail = |code: Code, message: String| RuleFile {
+        path: path.to_path_buf(),
+        relative: relative.to_path_buf(),
+        source: Arc::from(""),
+        documents: Vec::new(),
+        diagnostics: vec![Diagnostic::for_file(path, code, message)],
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.len() > options.limits.max_file_size => {
+            return fail(
+                Code::FileTooLarge,
+                format!(
+                    "file is {} bytes, larger than the limit of {} bytes",
+                    meta.len(),
+                    options.limits.max_file_size
+                ),
+            );
+        }
+        Ok(meta) if !meta.is_file() => {
+            return fail(Code::Io, "not a regular file".to_string());
+        }
+        Ok(_) => {}
+        Err(e) => return fail(Code::Io, format!("cannot read file: {e}")),
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return fail(Code::Io, format!("cannot read file: {e}")),
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => parse_source(path, relative, text, options),
+        Err(e) => {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let valid = std::str::from_utf8(valid).unwrap_or_default();
+            let line = valid.matches('\n').count() + 1;
+            let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let mut file = fail(
+                Code::InvalidUtf8,
+                format!(
+                    "the file is not valid UTF-8 (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
+            );
+            file.diagnostics[0].line = line;
+            file.diagnostics[0].column = column;
+            file
+        }
+    }
+}
+
+/// Parses rule text.
+pub fn parse_source(
+    path: &Path,
+    relative: &Path,
+    text: String,
+    options: &ParseOptions,
+) -> RuleFile {
+    let source: Arc<str> = Arc::from(text);
+    let mut problems = Vec::new();
+    let mut documents = Vec::new();
+    // Where a document's inherited keys come from (its `action: global` document).
+    let mut fallbacks: HashMap<usize, usize> = HashMap::new();
+    if source.len() as u64 > options.limits.max_file_size {
+        problems.push(Problem::at_position(
+            Code::FileTooLarge,
+            Position::START,
+            format!(
+                "file is {} bytes, larger than the limit of {} bytes",
+                source.len(),
+                options.limits.max_file_size
+            ),
+        ));
+    } else {
+        match load_documents(&source, &options.limits) {
+            Err(problem) => problems.push(problem),
+            Ok(yaml) => {
+                documents = build_documents(&yaml, options, &mut problems, &mut fallbacks);
+            }
+        }
+    }
+    let diagnostics = resolve_problems(path, &source, problems, &fallbacks);
+    RuleFile {
+        path: path.to_path_buf(),
+        relative: relative.to_path_buf(),
+        source,
+        documents,
+        diagnostics,
+    }
+}
+
+fn build_documents(
+    yaml: &[Yaml],
+    options: &ParseOptions,
+    problems: &mut Vec<Problem>,
+    fallbacks: &mut HashMap<usize, usize>,
+) -> Vec<Document> {
+    let non_empty: Vec<(usize, &Yaml)> = yaml
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| !matches!(d, Yaml::Null))
+        .collect();
+    if non_empty.is_empty() {
+        problems.push(Problem::at_position(
+            Code::EmptyFile,
+            Position::START,
+            "the file contains no Sigma rule",
+        ));
+        return Vec::new();
+    }
+    let single = non_empty.len() == 1;
+    let mut global: Option<(usize, Mapping)> = None;
+    let mut previous: Option<Mapping> = None;
+    let mut out = Vec::new();
+    for (index, doc) in non_empty {
+        let root = NodePath::root(index);
+        let Yaml::Mapping(map) = doc else {
+            problems.push(Problem::at(
+                Code::InvalidType,
+                &root,
+                format!(
+                    "a Sigma document must be a map of fields, not {}",
+                    yaml_kind(doc)
+                ),
+            ));
+            continue;
+        };
+        let effective = match map.get("action") {
+            Some(action) => {
+                let action_path = root.key("action");
+                let mut rest = map.clone();
+                rest.remove("action");
+                match action.as_str() {
+                    Some("global") => {
+                        problems.push(Problem::at(
+                            Code::Deprecated,
+                            &action_path,
+                            "`action: global` multi-document rules are Sigma 1.x syntax",
+                        ));
+                        global = Some((index, rest));
+                        continue;
+                    }
+                    Some("reset") => {
+                        global = None;
+                        continue;
+                    }
+                    Some("repeat") => match &previous {
+                        Some(prev) => merge(prev.clone(), &rest),
+                        None => {
+                            problems.push(Problem::at(
+                                Code::InvalidAction,
+                                &action_path,
+                                "`action: repeat` needs a previous document to repeat",
+                            ));
+                            continue;
+                        }
+                    },
+                    _ => {
+                        problems.push(Problem::at(
+                            Code::InvalidAction,
+                            &action_path,
+                            format!(
+                                "unknown action `{}`; use global, reset or repeat",
+                                action.as_str().unwrap_or("?")
+                            ),
+                        ));
+                        continue;
+                    }
+                }
+            }
+            None => match &global {
+                Some((global_index, g)) => {
+                    fallbacks.insert(index, *global_index);
+                    merge(g.clone(), map)
+                }
+                None => map.clone(),
+            },
+        };
+        let document_options = DocumentOptions {
+            recommend_fields: single || (out.is_empty() && effective.contains_key("correlation")),
+            max_depth: options.limits.max_depth,
+        };
+        if let Some(kind) = parse_document(&effective, &root, &document_options, problems) {
+            out.push(Document { index, kind });
+        }
+        previous = Some(effective);
+    }
+    out
+}
+
+/// Deep-merges `overlay` into `base`: maps merge key by key, anything else is replaced.
+fn merge(mut base: Mapping, overlay: &Mapping) -> Mapping {
+    for (key, value) in overlay {
+        match (base.get_mut(key), value) {
+            (Some(Yaml::Mapping(b)), Yaml::Mapping(o)) => {
+                let merged = merge(std::mem::take(b), o);
+                *b = merged;
+            }
+            _ => {
+                base.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    base
+}
+
+/// Turns problems into diagnostics with positions, building the locator only if needed.
+fn resolve_problems(
+    path: &Path,
+    source: &str,
+    problems: Vec<Problem>,
+    fallbacks: &HashMap<usize, usize>,
+) -> Vec<Diagnostic> {
+    if problems.is_empty() {
+        return Vec::new();
+    }
+    let needs_locator = problems.iter().any(|p| matches!(p.at, Where::Node(_)));
+    let locator = needs_locator.then(|| Locator::new(source));
+    let mut diagnostics: Vec<Diagnostic> = problems
+        .into_iter()
+        .map(|problem| {
+            let position = match (&problem.at, &locator) {
+                (Where::Position(p), _) => *p,
+                (Where::Node(node), Some(locator)) => {
+                    locate_with_fallback(locator, node, fallbacks)
+                }
+                (Where::Node(_), None) => Position::START,
+            };
+            Diagnostic {
+                file: path.to_path_buf(),
+                line: position.line,
+                column: position.column,
+                severity: problem.severity,
+                code: problem.code,
+                message: problem.message,
+            }
+        })
+        .collect();
+    diagnostics.sort();
+    diagnostics.dedup();
+    diagnostics
+}
+
+fn locate_with_fallback(
+    locator: &Locator,
+    node: &NodePath,
+    fallbacks: &HashMap<usize, usize>,
+) -> Position {
+    let primary = locator.locate(node);
+    if let Some(global) = fallbacks.get(&node.document) {
+        if !node.segments.is_empty() && primary == locator.locate(&NodePath::root(node.document)) {
+            let mut in_global = node.clone();
+            in_global.document = *global;
+            return locator.locate(&in_global);
+        }
+    }
+    primary
+}
+
+/// Every parsed file of a build or check, with cross-file references resolved.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    /// The files, sorted by path.
+    pub files: Vec<RuleFile>,
+}
+
+/// The address of a document within a [`RuleSet`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocumentRef {
+    /// Index into [`RuleSet::files`].
+    pub file: usize,
+    /// Index into that file's [`RuleFile::documents`].
+    pub document: usize,
+}
+
+impl RuleSet {
+    /// Builds a rule set and resolves correlation and filter references, duplicate ids and
+    /// duplicate names, adding diagnostics to the files concerned.
+    pub fn new(mut files: Vec<RuleFile>) -> Self {
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut set = RuleSet { files };
+        set.resolve();
+        set
+    }
+
+    /// The document at `r`.
+    pub fn document(&self, r: DocumentRef) -> &Document {
+        &self.files[r.file].documents[r.document]
+    }
+
+    /// Every document, in file order.
+    pub fn documents(&self) -> impl Iterator<Item = (DocumentRef, &RuleFile, &Document)> {
+        self.files.iter().enumerate().flat_map(|(f, file)| {
+            file.documents.iter().enumerate().map(move |(d, doc)| {
+                (
+                    DocumentRef {
+                        file: f,
+                        document: d,
+                    },
+                    file,
+                    doc,
+                )
+            })
+        })
+    }
+
+    /// Finds the document whose `id` or `name` is `reference`.
+    pub fn lookup(&self, reference: &str) -> Option<DocumentRef> {
+        self.index().get(reference).copied()
+    }
+
+    fn index(&self) -> HashMap<&str, DocumentRef> {
+        let mut index = HashMap::new();
+        for (r, _, doc) in self.documents() {
+            let meta = doc.kind.meta();
+            for key in [&meta.id, &meta.name].into_iter().flatten() {
+                index.entry(key.as_str()).or_insert(r);
+            }
+        }
+        index
+    }
+
+    fn resolve(&mut self) {
+        let mut additions: Vec<(usize, NodePath, Code, String)> = Vec::new();
+        {
+            let index = self.index();
+            let mut seen_ids: HashMap<&str, &Path> = HashMap::new();
+            let mut seen_names: HashMap<&str, &Path> = HashMap::new();
+            for (r, file, doc) in self.documents() {
+                let meta = doc.kind.meta();
+                let root = NodePath::root(doc.index);
+                if let Some(id) = &meta.id {
+                    if let Some(first) = seen_ids.insert(id, &file.path) {
+                        additions.push((
+                            r.file,
+                            root.key("id"),
+                            Code::DuplicateId,
+                            format!("id `{id}` is also used by {}", first.display()),
+                        ));
+                    }
+                }
+                if let Some(name) = &meta.name {
+                    if let Some(first) = seen_names.insert(name, &file.path) {
+                        additions.push((
+                            r.file,
+                            root.key("name"),
+                            Code::DuplicateName,
+                            format!("name `{name}` is also used by {}", first.display()),
+                        ));
+                    }
+                }
+                let refs = match &doc.kind {
+                    SigmaKind::Correlation(c) => &c.correlation.rules,
+                    SigmaKind::Filter(f) => &f.filter.rules,
+                    SigmaKind::Rule(_) => continue,
+                };
+                for rule_ref in refs {
+                    if !index.contains_key(rule_ref.reference.as_str()) {
+                        additions.push((
+                            r.file,
+                            rule_ref.path.clone(),
+                            Code::UnresolvedReference,
+                            format!(
+                                "no rule in the rule set has the id or name `{}`",
+                                rule_ref.reference
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        for (file_index, node, code, message) in additions {
+            let file = &mut self.files[file_index];
+            let position = file.position_of(&node);
+            file.diagnostics.push(Diagnostic {
+                file: file.path.clone(),
+                line: position.line,
+                column: position.column,
+                severity: code.default_severity(),
+                code,
+                message,
+            });
+            file.diagnostics.sort();
+            if code.default_severity() == Severity::Error {
+                // A correlation or filter with a dangling reference cannot be used.
+                let doc_index = node.document;
+                file.documents.retain(|d| d.index != doc_index);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> RuleFile {
+        parse_source(
+            Path::new("t.yml"),
+            Path::new("t.yml"),
+            text.to_string(),
+            &ParseOptions::default(),
+        )
+    }
+
+    #[test]
+    fn global_action_merges_into_following_documents() {
+        let file = parse(
+            "action: global\ntitle: T\nstatus: test\ndetection:\n    condition: sel\n---\nlogsource:\n    product: windows\ndetection:\n    sel:\n        EventID: 1\n---\nlogsource:\n    product: linux\ndetection:\n    sel:\n        foo: bar\n",
+        );
+        assert_eq!(file.documents.len(), 2, "{:?}", file.diagnostics);
+        assert!(file.diagnostics.iter().all(|d| !d.is_error()));
+        assert_eq!(file.documents[1].kind.meta().title, "T");
+    }
+
+    #[test]
+    fn unknown_action_is_an_error() {
+        let file = parse("action: frobnicate\ntitle: T\n");
+        assert!(
+            file.diagnostics
+                .iter()
+                .any(|d| d.code == Code::InvalidAction && d.line == 1)
+        );
+    }
+
+    #[test]
+    fn references_are_resolved_across_files() {
+        let rule = parse(
+            "title: A\nname: failed_login\nlogsource:\n    product: windows\ndetection:\n    sel:\n        EventID: 4625\n    condition: sel\n",
+        );
+        let correlation = parse(
+            "title: C\ncorrelation:\n    type: event_count\n    rules:\n        - failed_login\n        - nothing_here\n    group-by:\n        - User\n    timespan: 1h\n    condition:\n        gte: 10\n",
+        );
+        let set = RuleSet::new(vec![rule, correlation]);
+        let unresolved: Vec<_> = set
+            .files
+            .iter()
+            .flat_map(|f| &f.diagnostics)
+            .filter(|d| d.code == Code::UnresolvedReference)
+            .collect();
+        assert_eq!(unresolved.len(), 1);
+        assert_eq!(unresolved[0].line, 6);
+        assert!(set.lookup("failed_login").is_some());
+    }
+}

@@ -1,0 +1,472 @@
+//! YAML loading for rule files: serde_yaml values for the content, with resource limits, and a
+//! lazily built [`Locator`] that maps a [`NodePath`] back to a line and column.
+//!
+//! serde_yaml parses fast but its values carry no positions. Rather than track positions for
+//! every node of every rule, sigwiki records a path with each problem and, only for files that
+//! have problems, re-reads the text with an event parser (saphyr) that reports spans.
+
+use saphyr_parser::{Event, Parser, ScalarStyle};
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use super::diagnostic::{Code, NodePath, PathSegment, Position, Problem};
+
+/// Resource limits applied while reading a rule file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted file, in bytes.
+    pub max_file_size: u64,
+    /// Deepest accepted nesting of YAML collections (and of condition parentheses).
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_size: 1024 * 1024,
+            max_depth: 64,
+        }
+    }
+}
+
+/// Parses every YAML document of `text` into serde_yaml values.
+///
+/// Syntax errors, duplicate keys, alias-expansion bombs and excessive nesting become a
+/// [`Problem`] with the position of the offending node.
+pub fn load_documents(text: &str, limits: &Limits) -> Result<Vec<Value>, Problem> {
+    if let Some(position) = nesting_exceeds(text, limits.max_depth) {
+        return Err(Problem::at_position(
+            Code::NestingTooDeep,
+            position,
+            format!("YAML nesting deeper than {} levels", limits.max_depth),
+        ));
+    }
+    let mut documents = Vec::new();
+    for document in serde_yaml::Deserializer::from_str(text) {
+        match Value::deserialize(document) {
+            Ok(value) => documents.push(value),
+            // After an error serde_yaml's document iterator repeats the same error forever.
+            Err(error) => return Err(yaml_error_problem(text, &error)),
+        }
+    }
+    Ok(documents)
+}
+
+fn yaml_error_problem(text: &str, error: &serde_yaml::Error) -> Problem {
+    let message = error.to_string();
+    let position = error
+        .location()
+        .map(|l| Position {
+            line: l.line(),
+            column: l.column(),
+        })
+        .unwrap_or(Position::START);
+    if message.contains("duplicate entry with key") {
+        // serde_yaml points at the start of the mapping; point at the duplicate itself.
+        let duplicate = Locator::new(text)
+            .duplicates
+            .into_iter()
+            .find(|d| d.position >= position)
+            .or_else(|| Locator::new(text).duplicates.into_iter().next());
+        return match duplicate {
+            Some(d) => Problem::at_position(
+                Code::DuplicateKey,
+                d.position,
+                format!(
+                    "duplicate key `{}` (first defined on line {})",
+                    d.key, d.first.line
+                ),
+            ),
+            None => Problem::at_position(Code::DuplicateKey, position, strip_location(&message)),
+        };
+    }
+    if message.contains("recursion limit exceeded") {
+        return Problem::at_position(
+            Code::NestingTooDeep,
+            position,
+            "YAML nesting too deep".to_string(),
+        );
+    }
+    if message.contains("repetition limit exceeded") {
+        return Problem::at_position(
+            Code::YamlSyntax,
+            position,
+            "YAML aliases expand to too many nodes (alias bomb?)".to_string(),
+        );
+    }
+    Problem::at_position(Code::YamlSyntax, position, strip_location(&message))
+}
+
+/// serde_yaml appends " at line X column Y" to its messages; the position is reported separately.
+fn strip_location(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) if message[i..].contains("column") => {
+            let (head, tail) = message.split_at(i);
+            // Keep any context after the position ("…, while parsing a flow sequence at …").
+            match tail.find(", ") {
+                Some(j) => format!("{head}{}", strip_location(&tail[j..])),
+                None => head.to_string(),
+            }
+        }
+        _ => message.to_string(),
+    }
+}
+
+/// A cheap pre-scan for pathologically deep flow nesting (`[[[[…`), which could otherwise exhaust
+/// the stack of a recursive parser. Block nesting is bounded by serde_yaml's own recursion limit.
+fn nesting_exceeds(text: &str, max_depth: usize) -> Option<Position> {
+    let mut depth = 0usize;
+    let mut line = 1;
+    let mut column = 0;
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    for c in text.chars() {
+        column += 1;
+        if c == '\n' {
+            line += 1;
+            column = 0;
+            comment = false;
+            continue;
+        }
+        if comment {
+            continue;
+        }
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > max_depth * 4 {
+                        return Some(Position { line, column });
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                '\'' | '"' if depth > 0 => quote = Some(c),
+                '#' => comment = true,
+                _ => {}
+            },
+        }
+    }
+    None
+}
+
+/// A duplicate key found by the locator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateKey {
+    /// The key text.
+    pub key: String,
+    /// Where the duplicate is.
+    pub position: Position,
+    /// Where the key was first defined in the same mapping.
+    pub first: Position,
+}
+
+#[derive(Debug)]
+enum Node {
+    Scalar {
+        position: Position,
+        style: ScalarStyle,
+        multiline: bool,
+    },
+    Sequence {
+        position: Position,
+        items: Vec<Node>,
+    },
+    Mapping {
+        position: Position,
+        entries: Vec<(String, Position, Node)>,
+    },
+}
+
+impl Node {
+    fn position(&self) -> Position {
+        match self {
+            Node::Scalar { position, .. }
+            | Node::Sequence { position, .. }
+            | Node::Mapping { position, .. } => *position,
+        }
+    }
+}
+
+/// Maps node paths of a file to positions. Built from the file text on demand.
+#[derive(Debug)]
+pub struct Locator {
+    documents: Vec<Node>,
+    /// Duplicate keys seen anywhere in the file.
+    pub duplicates: Vec<DuplicateKey>,
+}
+
+impl Locator {
+    /// Reads `text` with a span-reporting YAML parser. Never fails: on a syntax error the
+    /// documents read so far are kept.
+    pub fn new(text: &str) -> Self {
+        let mut builder = Builder {
+            parser: Parser::new_from_str(text),
+            duplicates: Vec::new(),
+            depth: 0,
+        };
+        let mut documents = Vec::new();
+        while let Some(Ok((event, _))) = builder.parser.next_event() {
+            match event {
+                Event::DocumentStart(_) => match builder.node() {
+                    Some(node) => documents.push(node),
+                    None => break,
+                },
+                Event::StreamEnd => break,
+                _ => {}
+            }
+        }
+        Locator {
+            documents,
+            duplicates: builder.duplicates,
+        }
+    }
+
+    /// The position of the node at `path`, or of its nearest ancestor that exists.
+    ///
+    /// For a mapping value that is a collection, the position of its key is returned (the line
+    /// a reader looks for); for a scalar, the position of the scalar itself.
+    pub fn locate(&self, path: &NodePath) -> Position {
+        let Some(mut node) = self.documents.get(path.document) else {
+            return Position::START;
+        };
+        let mut position = node.position();
+        for segment in &path.segments {
+            match (segment, node) {
+                (PathSegment::Key(key), Node::Mapping { entries, .. }) => {
+                    match entries.iter().find(|(k, _, _)| k == key) {
+                        Some((_, key_position, value)) => {
+                            node = value;
+                            position = match value {
+                                Node::Scalar { .. } => value.position(),
+                                _ => *key_position,
+                            };
+                        }
+                        None => return position,
+                    }
+                }
+                (PathSegment::KeyName(key), Node::Mapping { entries, .. }) => {
+                    return entries
+                        .iter()
+                        .find(|(k, _, _)| k == key)
+                        .map_or(position, |(_, key_position, _)| *key_position);
+                }
+                (PathSegment::Index(i), Node::Sequence { items, .. }) => match items.get(*i) {
+                    Some(item) => {
+                        node = item;
+                        position = item.position();
+                    }
+                    None => return position,
+                },
+                _ => return position,
+            }
+        }
+        if let (
+            Some(offset),
+            Node::Scalar {
+                style, multiline, ..
+            },
+        ) = (path.offset, node)
+        {
+            let quote = match style {
+                ScalarStyle::Plain => 0,
+                ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => 1,
+                _ => return position,
+            };
+            if !multiline {
+                position.column += quote + offset;
+            }
+        }
+        position
+    }
+}
+
+/// serde_yaml refuses nesting deeper than 128, so files reaching the locator are shallower; the
+/// bound only guards the recursion against inputs that never went through serde_yaml.
+const MAX_LOCATOR_DEPTH: usize = 256;
+
+struct Builder<'a> {
+    parser: Parser<'a, saphyr_parser::StrInput<'a>>,
+    duplicates: Vec<DuplicateKey>,
+    depth: usize,
+}
+
+fn to_position(marker: saphyr_parser::Marker) -> Position {
+    Position {
+        line: marker.line(),
+        column: marker.col() + 1,
+    }
+}
+
+impl Builder<'_> {
+    /// Reads one node (the next event starts it). `None` on end of input or error.
+    fn node(&mut self) -> Option<Node> {
+        let (event, span) = self.parser.next_event()?.ok()?;
+        self.node_from(event, span)
+    }
+
+    fn node_from(&mut self, event: Event<'_>, span: saphyr_parser::Span) -> Option<Node> {
+        let position = to_position(span.start);
+        match event {
+            Event::Scalar(_, style, _, _) => Some(Node::Scalar {
+                position,
+                style,
+                multiline: span.end.line() != span.start.line(),
+            }),
+            Event::Alias(_) => Some(Node::Scalar {
+                position,
+                style: ScalarStyle::Plain,
+                multiline: false,
+            }),
+            Event::SequenceStart(..) => {
+                self.depth += 1;
+                if self.depth > MAX_LOCATOR_DEPTH {
+                    return None;
+                }
+                let mut items = Vec::new();
+                loop {
+                    let (event, span) = self.parser.next_event()?.ok()?;
+                    if matches!(event, Event::SequenceEnd) {
+                        break;
+                    }
+                    items.push(self.node_from(event, span)?);
+                }
+                self.depth -= 1;
+                Some(Node::Sequence { position, items })
+            }
+            Event::MappingStart(..) => {
+                self.depth += 1;
+                if self.depth > MAX_LOCATOR_DEPTH {
+                    return None;
+                }
+                let mut entries: Vec<(String, Position, Node)> = Vec::new();
+                loop {
+                    let (event, span) = self.parser.next_event()?.ok()?;
+                    if matches!(event, Event::MappingEnd) {
+                        break;
+                    }
+                    let key_position = to_position(span.start);
+                    let key = match &event {
+                        Event::Scalar(text, ..) => text.to_string(),
+                        _ => String::new(),
+                    };
+                    // Complex keys are read (and discarded) so the event stream stays in step.
+                    self.node_from(event, span)?;
+                    let value = self.node()?;
+                    if let Some((_, first, _)) = entries.iter().find(|(k, _, _)| *k == key) {
+                        self.duplicates.push(DuplicateKey {
+                            key: key.clone(),
+                            position: key_position,
+                            first: *first,
+                        });
+                    }
+                    entries.push((key, key_position, value));
+                }
+                self.depth -= 1;
+                Some(Node::Mapping { position, entries })
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_keys_values_and_items() {
+        let text = "title: x\ndetection:\n    sel:\n        - 'a'\n        - b\n    condition: sel and x\n";
+        let locator = Locator::new(text);
+        let root = NodePath::root(0);
+        assert_eq!(
+            locator.locate(&root.key("title")),
+            Position { line: 1, column: 8 }
+        );
+        assert_eq!(
+            locator.locate(&root.key("detection").key("sel")),
+            Position { line: 3, column: 5 }
+        );
+        assert_eq!(
+            locator.locate(&root.key("detection").key("sel").index(1)),
+            Position {
+                line: 5,
+                column: 11
+            }
+        );
+        let condition = root.key("detection").key("condition");
+        assert_eq!(
+            locator.locate(&condition.at_offset(8)),
+            Position {
+                line: 6,
+                column: 24
+            }
+        );
+        assert_eq!(
+            locator.locate(&root.key("detection").key_name("condition")),
+            Position { line: 6, column: 5 }
+        );
+        // A missing key resolves to its nearest ancestor.
+        assert_eq!(
+            locator.locate(&root.key("detection").key("nope")),
+            Position { line: 2, column: 1 }
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_rejected_at_the_duplicate() {
+        let text = "title: x\ndetection:\n    sel:\n        a: 1\n        a: 2\n";
+        let problem = load_documents(text, &Limits::default()).unwrap_err();
+        assert_eq!(problem.code, Code::DuplicateKey);
+        assert_eq!(
+            problem.at,
+            super::super::diagnostic::Where::Position(Position { line: 5, column: 9 })
+        );
+        assert!(problem.message.contains("`a`"), "{}", problem.message);
+    }
+
+    #[test]
+    fn duplicate_top_level_keys_are_rejected() {
+        let text = "title: x\nlevel: high\ntitle: y\n";
+        let problem = load_documents(text, &Limits::default()).unwrap_err();
+        assert_eq!(problem.code, Code::DuplicateKey);
+        assert_eq!(
+            problem.at,
+            super::super::diagnostic::Where::Position(Position { line: 3, column: 1 })
+        );
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let problem = load_documents("a: [1\n", &Limits::default()).unwrap_err();
+        assert_eq!(problem.code, Code::YamlSyntax);
+        assert!(!problem.message.contains("at line"), "{}", problem.message);
+    }
+
+    #[test]
+    fn multiple_documents_are_loaded() {
+        let docs = load_documents("a: 1\n---\nb: 2\n", &Limits::default()).unwrap();
+        assert_eq!(docs.len(), 2);
+        let locator = Locator::new("a: 1\n---\nb: 2\n");
+        assert_eq!(
+            locator.locate(&NodePath::root(1).key("b")),
+            Position { line: 3, column: 4 }
+        );
+    }
+
+    #[test]
+    fn alias_bombs_and_deep_nesting_are_refused() {
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        assert!(load_documents(&bomb, &Limits::default()).is_err());
+        let deep = format!("a: {}{}\n", "[".repeat(5000), "]".repeat(5000));
+        let problem = load_documents(&deep, &Limits::default()).unwrap_err();
+        assert_eq!(problem.code, Code::NestingTooDeep);
+    }
+}
