@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use cli::{CheckArgs, Cli, ColorChoice, Command, DiagnosticFormat};
+use cli::{CheckArgs, Cli, ColorChoice, Command, ConvertArgs, ConvertFormat, DiagnosticFormat};
 use sigwiki::sigma::{Diagnostic, Limits, ParseOptions, Severity};
 
 fn main() -> ExitCode {
@@ -18,6 +18,7 @@ fn main() -> ExitCode {
     let color = use_color(cli.global.color, std::io::stdout().is_terminal());
     let outcome = match &cli.command {
         Command::Check(args) => check(args, color),
+        Command::Convert(args) => convert(args),
     };
     match outcome {
         Ok(code) => code,
@@ -113,4 +114,73 @@ fn format_diagnostic(d: &Diagnostic, color: bool) -> String {
         d.code,
         d.message
     )
+}
+
+fn convert(args: &ConvertArgs) -> Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if args.list_targets {
+        for backend in sigwiki::convert::backends() {
+            writeln!(out, "{:<16}{}", backend.name(), backend.title())?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let name = args.target.as_deref().unwrap_or_default();
+    let Some(backend) = sigwiki::convert::backend(name) else {
+        let names: Vec<&str> = sigwiki::convert::backends()
+            .iter()
+            .map(|b| b.name())
+            .collect();
+        anyhow::bail!("unknown target `{name}`; targets: {}", names.join(", "));
+    };
+    if args.mapping.is_some() {
+        anyhow::bail!("field mappings are not available yet");
+    }
+    let inputs = default_inputs(&args.paths);
+    let loaded =
+        sigwiki::load::load(&inputs, &ParseOptions::default()).context("cannot read the rules")?;
+    let rules = &loaded.rules;
+    use rayon::prelude::*;
+    let results: Vec<_> = rules
+        .files
+        .par_iter()
+        .map(|file| sigwiki::convert::convert_file(backend, file, rules))
+        .collect();
+    let mut failed = 0;
+    for (file, result) in rules.files.iter().zip(results) {
+        let rule = if inputs.contains(&file.path) {
+            file.path.clone()
+        } else {
+            file.relative.clone()
+        };
+        match args.format {
+            ConvertFormat::Text => match result {
+                Ok(output) => out.write_all(output.as_bytes())?,
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("{}: error: {e}", file.path.display());
+                }
+            },
+            ConvertFormat::Jsonl => {
+                let rule = rule.to_string_lossy();
+                let line = match result {
+                    Ok(output) => {
+                        serde_json::json!({"rule": rule, "target": name, "status": "ok", "output": output})
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        serde_json::json!({"rule": rule, "target": name, "status": "err", "error": e.to_string()})
+                    }
+                };
+                serde_json::to_writer(&mut out, &line)?;
+                writeln!(out)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
