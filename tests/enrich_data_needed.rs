@@ -416,3 +416,43 @@ fn committed_catalog_is_reproduced_by_the_importer() {
     );
     assert_eq!(&imported, DataNeededCatalog::embedded().data());
 }
+
+#[test]
+fn cli_shows_data_needed_and_reports_bad_inputs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = assert_cmd::Command::cargo_bin("sigwiki")
+        .unwrap()
+        .args(["data", "needed"])
+        .arg(root.join("rules"))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("sysmon_rundll32_net_connections.yml: Sysmon 3: Network connection"),
+        "{stdout}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.yml"), "id: sysmon-3\nnme: typo\n").unwrap();
+    let output = assert_cmd::Command::cargo_bin("sigwiki")
+        .unwrap()
+        .args(["data", "needed", "--data-needed"])
+        .arg(dir.path())
+        .arg(root.join("rules"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("x.yml:1:1: ") && stderr.contains("`nme`"),
+        "{stderr}"
+    );
+    let output = assert_cmd::Command::cargo_bin("sigwiki")
+        .unwrap()
+        .args(["data", "import-atomics"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("index.csv"));
+}

@@ -303,10 +303,8 @@ pub fn read_atomics_dir(dir: &Path) -> Result<BTreeMap<String, Vec<AtomicTest>>,
 
 /// serde_yaml appends " at line L column C" to messages; the error carries them separately.
 fn strip_location(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
-    }
+    let end = message.rfind(" at line ").unwrap_or(message.len());
+    message.get(..end).unwrap_or(message).to_string()
 }
 
 #[cfg(test)]
