@@ -49,6 +49,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Convert rules to queries of one target, like `sigmac` / `sigma convert`.
     Convert(ConvertArgs),
+    /// Build sigwiki's embedded datasets from public sources.
+    #[command(subcommand)]
+    Data(DataCommand),
 }
 
 /// Output formats of `convert`.
@@ -77,6 +80,64 @@ pub struct ConvertArgs {
     pub format: ConvertFormat,
     /// Rule files and folders (default: `rules/`).
     pub paths: Vec<PathBuf>,
+}
+
+/// `sigwiki data …`: the dataset importers.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Build the Data Needed catalog (data/data-needed.json) from the data dictionaries.
+    ImportDataNeeded(ImportDataNeededArgs),
+    /// Build the Atomic Red Team technique index (data/atomic-red-team.json).
+    ImportAtomics(ImportAtomicsArgs),
+    /// Show the Data Needed entries each rule matches (to check a --data-needed folder).
+    Needed(NeededArgs),
+}
+
+/// `sigwiki data needed`.
+#[derive(Debug, Args)]
+pub struct NeededArgs {
+    /// Rule files and folders (default: `rules/`).
+    pub paths: Vec<PathBuf>,
+    /// A folder of YAML files adding to or overriding the Data Needed catalog.
+    #[arg(long, value_name = "DIR")]
+    pub data_needed: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Text)]
+    pub format: DiagnosticFormat,
+}
+
+/// `sigwiki data import-data-needed`.
+#[derive(Debug, Args)]
+pub struct ImportDataNeededArgs {
+    /// An OTRF/OSSEM-DD checkout.
+    #[arg(long, value_name = "DIR")]
+    pub ossem: PathBuf,
+    /// An atc-project/atc-data checkout (or its data_needed folder).
+    #[arg(long, value_name = "DIR")]
+    pub atc: PathBuf,
+    /// The Sigma taxonomy appendix (sigma-appendix-taxonomy.md).
+    #[arg(long, value_name = "FILE")]
+    pub taxonomy: PathBuf,
+    /// SigmaHQ's logsource.json (field names per log source).
+    #[arg(long, value_name = "FILE")]
+    pub logsource_fields: PathBuf,
+    /// sigwiki's curated additions (data/data-needed-curated.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub curated: Option<PathBuf>,
+    /// Where to write the catalog (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `sigwiki data import-atomics`.
+#[derive(Debug, Args)]
+pub struct ImportAtomicsArgs {
+    /// An atomic-red-team checkout (atomics/Txxxx/Txxxx.yaml), or a folder with
+    /// Indexes-CSV/index.csv.
+    pub dir: PathBuf,
+    /// Where to write the index (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Output formats of `check`.

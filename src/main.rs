@@ -10,7 +10,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use cli::{CheckArgs, Cli, ColorChoice, Command, ConvertArgs, ConvertFormat, DiagnosticFormat};
+use cli::{
+    CheckArgs, Cli, ColorChoice, Command, ConvertArgs, ConvertFormat, DataCommand,
+    DiagnosticFormat, ImportAtomicsArgs, ImportDataNeededArgs, NeededArgs,
+};
 use sigwiki::sigma::{Diagnostic, Limits, ParseOptions, Severity};
 
 fn main() -> ExitCode {
@@ -19,6 +22,9 @@ fn main() -> ExitCode {
     let outcome = match &cli.command {
         Command::Check(args) => check(args, color),
         Command::Convert(args) => convert(args),
+        Command::Data(DataCommand::ImportDataNeeded(args)) => import_data_needed(args),
+        Command::Data(DataCommand::ImportAtomics(args)) => import_atomics(args),
+        Command::Data(DataCommand::Needed(args)) => data_needed(args),
     };
     match outcome {
         Ok(code) => code,
@@ -183,4 +189,117 @@ fn convert(args: &ConvertArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn import_data_needed(args: &ImportDataNeededArgs) -> Result<ExitCode> {
+    let inputs = sigwiki::enrich::import::DataNeededInputs {
+        ossem: args.ossem.clone(),
+        atc: args.atc.clone(),
+        taxonomy: args.taxonomy.clone(),
+        logsource_fields: args.logsource_fields.clone(),
+        curated: args.curated.clone(),
+    };
+    let data = sigwiki::enrich::import::import_data_needed(&inputs)?;
+    let events = data.entries.iter().filter(|e| e.event_id.is_some()).count();
+    write_output(args.output.as_deref(), &data.to_json())?;
+    eprintln!(
+        "data needed: {} entries ({events} events, {} logs)",
+        data.entries.len(),
+        data.entries.len() - events
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import_atomics(args: &ImportAtomicsArgs) -> Result<ExitCode> {
+    let index = sigwiki::enrich::import::import_atomics(&args.dir)?;
+    write_output(args.output.as_deref(), &index.to_json())?;
+    eprintln!(
+        "atomic red team: {} techniques, {} tests",
+        index.techniques.len(),
+        index.techniques.values().sum::<usize>()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn data_needed(args: &NeededArgs) -> Result<ExitCode> {
+    let options = sigwiki::enrich::EnrichOptions {
+        data_needed: args.data_needed.clone(),
+        atomics: None,
+    };
+    let enrichment = options.load()?;
+    let catalog = &enrichment.data_needed;
+    let loaded = sigwiki::load::load(&default_inputs(&args.paths), &ParseOptions::default())
+        .context("cannot read the rules")?;
+    let mut rows = Vec::new();
+    for file in &loaded.rules.files {
+        for document in &file.documents {
+            if let sigwiki::sigma::SigmaKind::Rule(rule) = &document.kind {
+                let ids: Vec<&str> = catalog
+                    .match_rule(rule)
+                    .iter()
+                    .map(|e| e.id.as_str())
+                    .collect();
+                rows.push(serde_json::json!({
+                    "file": file.path.display().to_string(),
+                    "document": document.index,
+                    "title": rule.meta.title,
+                    "data_needed": ids,
+                }));
+            }
+        }
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match args.format {
+        DiagnosticFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &rows)?;
+            writeln!(out)?;
+        }
+        DiagnosticFormat::Text => {
+            for row in &rows {
+                let ids: Vec<&str> = row["data_needed"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str())
+                    .collect();
+                let titles: Vec<String> = ids
+                    .iter()
+                    .map(|id| {
+                        catalog
+                            .get(id)
+                            .map_or_else(|| id.to_string(), |e| e.title.clone())
+                    })
+                    .collect();
+                writeln!(
+                    out,
+                    "{}: {}",
+                    row["file"].as_str().unwrap_or_default(),
+                    if titles.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        titles.join("; ")
+                    }
+                )?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `text` to `path` through a temporary file renamed into place, so a failed run never
+/// leaves a truncated dataset; without a path, to standard output.
+fn write_output(path: Option<&std::path::Path>, text: &str) -> Result<()> {
+    let Some(path) = path else {
+        std::io::stdout().lock().write_all(text.as_bytes())?;
+        return Ok(());
+    };
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = PathBuf::from(temporary);
+    std::fs::write(&temporary, text)
+        .with_context(|| format!("cannot write {}", temporary.display()))?;
+    std::fs::rename(&temporary, path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }
