@@ -555,3 +555,136 @@ mod tests {
         assert!(validate_version("").is_err());
     }
 }
+
+#[cfg(test)]
+mod bundle_tests {
+    use super::*;
+
+    const MINI_BUNDLE: &str = include_str!("../../tests/fixtures/attack/mini-bundle.json");
+
+    fn import(name: &str, version: Option<&str>) -> Result<Dataset, AttackError> {
+        import_bundle(
+            MINI_BUNDLE.as_bytes(),
+            Path::new(name),
+            &ImportOptions {
+                version: version.map(str::to_string),
+            },
+        )
+    }
+
+    #[test]
+    fn imports_the_hand_written_bundle() {
+        let dataset = import("mini.json", None).expect("imports");
+        assert_eq!(dataset.version, "99.2", "from the collection object");
+        assert_eq!(dataset.domain, "test-attack");
+        assert!(
+            dataset
+                .attribution
+                .starts_with("© 2030 The MITRE Corporation.")
+        );
+        let tactics: Vec<&str> = dataset.tactics.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(tactics, vec!["TA0001", "TA0002"], "matrix order");
+        let technique = |id: &str| dataset.techniques.iter().find(|t| t.id == id).expect(id);
+        assert_eq!(
+            technique("T1100").tactics,
+            vec!["first-tactic", "second-tactic"]
+        );
+        assert_eq!(technique("T1200").replaced_by.as_deref(), Some("T1100.001"));
+        assert_eq!(technique("T1100.002").parent.as_deref(), Some("T1100"));
+        assert!(technique("T1300").deprecated);
+        assert_eq!(dataset.mitigations.len(), 2);
+        assert_eq!(dataset.software[1].replaced_by.as_deref(), Some("S0001"));
+        assert_eq!(
+            dataset.to_json(),
+            include_str!("../../tests/fixtures/attack/mini-dataset.json")
+        );
+    }
+
+    #[test]
+    fn explicit_version_wins() {
+        let dataset = import("mini.json", Some("v1.2")).expect("imports");
+        assert_eq!(dataset.version, "1.2");
+        assert!(matches!(
+            import("mini.json", Some("one")),
+            Err(AttackError::InvalidVersion { .. })
+        ));
+    }
+
+    #[test]
+    fn file_name_gives_the_version_without_a_collection() {
+        let without_collection = MINI_BUNDLE.replace("\"x-mitre-collection\"", "\"x-other\"");
+        let run = |name: &str| {
+            import_bundle(
+                without_collection.as_bytes(),
+                Path::new(name),
+                &ImportOptions::default(),
+            )
+        };
+        assert_eq!(
+            run("enterprise-attack-v3.4.json").expect("imports").version,
+            "3.4"
+        );
+        let error = run("bundle.json").expect_err("no version");
+        assert!(matches!(error, AttackError::UnknownVersion { .. }));
+        assert!(error.to_string().contains("--attack-version"));
+    }
+
+    #[test]
+    fn inconsistent_bundles_are_refused() {
+        let two_ids =
+            MINI_BUNDLE.replace("\"external_id\": \"T1300\"", "\"external_id\": \"T1100\"");
+        let error = import_bundle(
+            two_ids.as_bytes(),
+            Path::new("x.json"),
+            &ImportOptions::default(),
+        )
+        .expect_err("duplicate ID");
+        assert!(
+            error
+                .to_string()
+                .contains("two objects have the ATT&CK ID T1100"),
+            "{error}"
+        );
+        let no_matrix = MINI_BUNDLE.replace("\"x-mitre-matrix\"", "\"x-other\"");
+        let error = import_bundle(
+            no_matrix.as_bytes(),
+            Path::new("x.json"),
+            &ImportOptions::default(),
+        )
+        .expect_err("no matrix");
+        assert!(error.to_string().contains("no x-mitre-matrix"), "{error}");
+        let error = import_bundle(
+            b"{\"type\": \"bundle\", \"objects\": [1]}",
+            Path::new("x.json"),
+            &ImportOptions::default(),
+        )
+        .expect_err("not objects");
+        assert!(
+            error.to_string().starts_with("x.json: invalid type"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("line 1"), "{error}");
+    }
+
+    #[test]
+    fn revoked_by_cycles_end_without_a_replacement() {
+        let cyclic = MINI_BUNDLE.replace(
+            "\"source_ref\": \"attack-pattern--00000000-0000-4000-8000-000000000102\", \"target_ref\": \"attack-pattern--00000000-0000-4000-8000-000000000101\"",
+            "\"source_ref\": \"attack-pattern--00000000-0000-4000-8000-000000000102\", \"target_ref\": \"attack-pattern--00000000-0000-4000-8000-000000000200\"",
+        );
+        assert_ne!(cyclic, MINI_BUNDLE);
+        let dataset = import_bundle(
+            cyclic.as_bytes(),
+            Path::new("x.json"),
+            &ImportOptions::default(),
+        )
+        .expect("imports");
+        let old = dataset
+            .techniques
+            .iter()
+            .find(|t| t.id == "T1200")
+            .expect("T1200");
+        assert!(old.revoked);
+        assert_eq!(old.replaced_by, None);
+    }
+}

@@ -807,3 +807,365 @@ fn technique_info(catalog: &Catalog, technique: &Technique) -> TechniqueInfo {
         deprecated: technique.deprecated,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// The dataset imported from the hand-written bundle `tests/fixtures/attack/mini-bundle.json`.
+    fn mini() -> Catalog {
+        Catalog::from_json(
+            include_bytes!("../../tests/fixtures/attack/mini-dataset.json"),
+            Path::new("mini-dataset.json"),
+        )
+        .expect("valid fixture")
+    }
+
+    fn tags(list: &[&str]) -> Vec<String> {
+        list.iter().map(|t| t.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_ids_in_any_case_and_with_surrounding_whitespace() {
+        let technique = |id: &str| TagTarget::Object(ObjectKind::Technique, id.to_string());
+        assert_eq!(parse_tag("attack.t1059"), technique("T1059"));
+        assert_eq!(parse_tag("ATTACK.T1059.001"), technique("T1059.001"));
+        assert_eq!(parse_tag("  attack.t1059.001 \t"), technique("T1059.001"));
+        assert_eq!(parse_tag("attack. t1059"), technique("T1059"));
+        assert_eq!(
+            parse_tag("attack.ta0005"),
+            TagTarget::TacticId("TA0005".into())
+        );
+        assert_eq!(
+            parse_tag("attack.G0016"),
+            TagTarget::Object(ObjectKind::Group, "G0016".into())
+        );
+        assert_eq!(
+            parse_tag("attack.s0002"),
+            TagTarget::Object(ObjectKind::Software, "S0002".into())
+        );
+        assert_eq!(
+            parse_tag("attack.m1042"),
+            TagTarget::Object(ObjectKind::Mitigation, "M1042".into())
+        );
+        assert_eq!(
+            parse_tag("attack.ds0005"),
+            TagTarget::Object(ObjectKind::DataSource, "DS0005".into())
+        );
+        assert_eq!(
+            parse_tag("attack.dc0032"),
+            TagTarget::Object(ObjectKind::DataComponent, "DC0032".into())
+        );
+        // Malformed IDs still parse as IDs; the lookup reports them.
+        assert_eq!(parse_tag("attack.t1059."), technique("T1059."));
+        assert_eq!(
+            parse_tag("attack.t1059.001.002"),
+            technique("T1059.001.002")
+        );
+    }
+
+    #[test]
+    fn parses_tactic_names_of_both_sigma_styles() {
+        let name = |n: &str| TagTarget::TacticName(n.to_string());
+        assert_eq!(parse_tag("attack.defense_evasion"), name("defense-evasion"));
+        assert_eq!(parse_tag("attack.defense-evasion"), name("defense-evasion"));
+        assert_eq!(
+            parse_tag("Attack.Command_And_Control"),
+            name("command-and-control")
+        );
+        assert_eq!(parse_tag("attack.stealth"), name("stealth"));
+    }
+
+    #[test]
+    fn keeps_other_namespaces_typed() {
+        assert_eq!(
+            parse_tag("cve.2021-44228"),
+            TagTarget::Other {
+                namespace: TagNamespace::Cve,
+                prefix: "cve".into(),
+                value: "2021-44228".into()
+            }
+        );
+        assert_eq!(
+            parse_tag("detection.emerging-threats"),
+            TagTarget::Other {
+                namespace: TagNamespace::Detection,
+                prefix: "detection".into(),
+                value: "emerging-threats".into()
+            }
+        );
+        for (tag, namespace) in [
+            ("car.2016-04-005", TagNamespace::Car),
+            ("d3fend.d3-am", TagNamespace::D3fend),
+            ("stp.3a", TagNamespace::Stp),
+            ("tlp.clear", TagNamespace::Tlp),
+            ("custom.thing", TagNamespace::Nonstandard),
+        ] {
+            assert!(
+                matches!(parse_tag(tag), TagTarget::Other { namespace: n, .. } if n == namespace),
+                "{tag}"
+            );
+        }
+        assert_eq!(
+            parse_tag("nonamespace"),
+            TagTarget::Other {
+                namespace: TagNamespace::Nonstandard,
+                prefix: String::new(),
+                value: "nonamespace".into()
+            }
+        );
+    }
+
+    #[test]
+    fn unrecognised_attack_forms_are_reported() {
+        for tag in [
+            "attack.",
+            "attack.a0001",
+            "attack.c0001",
+            "attack.t1059 .001",
+            "attack.9",
+        ] {
+            assert!(
+                matches!(parse_tag(tag), TagTarget::UnrecognizedAttack(_)),
+                "{tag}: {:?}",
+                parse_tag(tag)
+            );
+        }
+        let resolved = resolve_tags(&mini(), &tags(&["attack.a0001"]));
+        assert_eq!(resolved.problems.len(), 1);
+        assert_eq!(resolved.problems[0].code, Code::UnknownAttackTag);
+        assert_eq!(resolved.other[0].namespace, TagNamespace::Attack);
+        assert_eq!(resolved.other[0].value, "a0001");
+    }
+
+    #[test]
+    fn revoked_chain_resolves_to_the_final_replacement() {
+        let resolved = resolve_tags(&mini(), &tags(&["attack.t1200"]));
+        let technique = &resolved.techniques[0];
+        assert_eq!(technique.id, "T1200");
+        assert_eq!(technique.status, Status::Revoked);
+        assert_eq!(
+            technique.technique.as_ref().map(|t| t.name.as_str()),
+            Some("Old")
+        );
+        let replacement = technique.replacement.as_ref().expect("a replacement");
+        assert_eq!(replacement.id, "T1100.001");
+        assert_eq!(replacement.full_name, "Parent: Child");
+        assert_eq!(replacement.parent_name.as_deref(), Some("Parent"));
+        assert_eq!(
+            replacement.url,
+            "https://attack.mitre.org/techniques/T1100/001/"
+        );
+        assert_eq!(
+            technique.text(),
+            "T1200 Old — revoked, now T1100.001 Parent: Child"
+        );
+        assert_eq!(
+            resolved.problems,
+            vec![TagProblem {
+                index: 0,
+                code: Code::RevokedAttackTag,
+                message: "`attack.t1200` names technique T1200 Old, revoked in ATT&CK v99.2; replaced by T1100.001 Parent: Child (tag `attack.t1100.001`)".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn technique_ids_do_not_collide_with_old_mitigations() {
+        let catalog = mini();
+        let resolved = resolve_tags(&catalog, &tags(&["attack.t1200", "attack.m1001"]));
+        assert_eq!(
+            resolved.techniques[0]
+                .technique
+                .as_ref()
+                .map(|t| t.name.as_str()),
+            Some("Old")
+        );
+        assert_eq!(
+            resolved.mitigations[0]
+                .object
+                .as_ref()
+                .map(|m| m.name.as_str()),
+            Some("Mitigation")
+        );
+        assert_eq!(
+            catalog
+                .object(ObjectKind::Mitigation, "T1200")
+                .map(|m| m.name),
+            Some("Old Mitigation")
+        );
+    }
+
+    #[test]
+    fn subtechnique_of_a_revoked_parent() {
+        let catalog = mini();
+        // An active sub-technique under a revoked parent keeps the parent's name.
+        let resolved = resolve_tags(&catalog, &tags(&["attack.t1200.003"]));
+        let technique = &resolved.techniques[0];
+        assert_eq!(technique.status, Status::Active);
+        let info = technique.technique.as_ref().expect("known");
+        assert_eq!(info.full_name, "Old: Orphan");
+        assert_eq!(info.parent_id.as_deref(), Some("T1200"));
+        assert!(resolved.problems.is_empty());
+        // An unknown sub-technique of a revoked parent points at the parent's replacement.
+        let resolved = resolve_tags(&catalog, &tags(&["attack.t1200.009"]));
+        assert_eq!(resolved.techniques[0].status, Status::Unknown);
+        assert_eq!(
+            resolved.problems[0].message,
+            "`attack.t1200.009` names no technique of ATT&CK v99.2; its parent T1200 Old is revoked, now T1100.001 Parent: Child"
+        );
+        // A revoked sub-technique resolves like any revoked technique.
+        let resolved = resolve_tags(&catalog, &tags(&["attack.t1100.002"]));
+        assert_eq!(resolved.techniques[0].status, Status::Revoked);
+        assert_eq!(
+            resolved.techniques[0]
+                .replacement
+                .as_ref()
+                .map(|r| r.id.as_str()),
+            Some("T1100.001")
+        );
+    }
+
+    #[test]
+    fn unknown_and_deprecated_techniques_are_reported() {
+        let resolved = resolve_tags(
+            &mini(),
+            &tags(&[
+                "attack.t1300",
+                "attack.t9999",
+                "attack.t12345",
+                "attack.t1100.999",
+            ]),
+        );
+        let codes: Vec<(usize, Code)> = resolved
+            .problems
+            .iter()
+            .map(|p| (p.index, p.code))
+            .collect();
+        assert_eq!(
+            codes,
+            vec![
+                (0, Code::DeprecatedAttackTag),
+                (1, Code::UnknownAttackTag),
+                (2, Code::UnknownAttackTag),
+                (3, Code::UnknownAttackTag)
+            ]
+        );
+        assert!(
+            resolved.problems[2]
+                .message
+                .contains("not a technique ID of ATT&CK's form")
+        );
+        assert!(
+            resolved.problems[3]
+                .message
+                .ends_with("T1100 Parent has no sub-technique T1100.999")
+        );
+        assert_eq!(resolved.techniques[0].status, Status::Deprecated);
+        assert!(resolved.techniques[0].effective().is_some());
+        assert_eq!(resolved.techniques[1].status, Status::Unknown);
+        assert!(resolved.techniques[1].effective().is_none());
+        assert_eq!(resolved.techniques[1].text(), "T9999 — unknown");
+    }
+
+    #[test]
+    fn tactics_are_implied_only_when_none_is_tagged() {
+        let catalog = mini();
+        let resolved = resolve_tags(&catalog, &tags(&["attack.t1200", "attack.t1200.003"]));
+        let implied: Vec<(&str, bool, Vec<String>)> = resolved
+            .tactics
+            .iter()
+            .map(|t| (t.id.as_str(), t.implied, t.implied_by.clone()))
+            .collect();
+        // T1200 counts through its replacement T1100.001 (first-tactic), not its own tactic.
+        assert_eq!(
+            implied,
+            vec![
+                ("TA0001", true, vec!["T1100.001".to_string()]),
+                ("TA0002", true, vec!["T1200.003".to_string()])
+            ]
+        );
+        let resolved = resolve_tags(&catalog, &tags(&["attack.t1200", "attack.second_tactic"]));
+        assert_eq!(resolved.tactics.len(), 1);
+        assert_eq!(resolved.tactics[0].id, "TA0002");
+        assert!(!resolved.tactics[0].implied);
+        assert_eq!(resolved.tactics[0].tags[0].index, 1);
+    }
+
+    #[test]
+    fn tactic_tags_merge_and_keep_their_order() {
+        let resolved = resolve_tags(
+            &mini(),
+            &tags(&[
+                "attack.second-tactic",
+                "attack.ta0001",
+                "attack.second_tactic",
+                "attack.nope",
+            ]),
+        );
+        let ids: Vec<&str> = resolved.tactics.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, vec!["TA0002", "TA0001"]);
+        assert_eq!(resolved.tactics[0].tags.len(), 2);
+        assert_eq!(resolved.tactics[0].display_name, "Second Tactic");
+        assert_eq!(resolved.problems.len(), 1);
+        assert_eq!(resolved.problems[0].index, 3);
+        assert_eq!(
+            resolved.problems[0].message,
+            "`attack.nope` names no tactic of ATT&CK v99.2"
+        );
+    }
+
+    #[test]
+    fn other_objects_resolve_with_their_status() {
+        let resolved = resolve_tags(
+            &mini(),
+            &tags(&[
+                "attack.g0001",
+                "attack.g0002",
+                "attack.s0900",
+                "attack.ds0001",
+                "attack.dc0001",
+                "tlp.clear",
+            ]),
+        );
+        assert_eq!(resolved.groups[0].status, Status::Active);
+        assert_eq!(resolved.groups[1].status, Status::Unknown);
+        let software = &resolved.software[0];
+        assert_eq!(software.status, Status::Revoked);
+        assert_eq!(
+            software.replacement.as_ref().map(|r| r.name.as_str()),
+            Some("A Tool")
+        );
+        assert_eq!(resolved.data_sources[0].status, Status::Deprecated);
+        assert_eq!(resolved.data_components[0].status, Status::Active);
+        assert_eq!(resolved.other[0].tag.index, 5);
+        let codes: Vec<Code> = resolved.problems.iter().map(|p| p.code).collect();
+        assert_eq!(
+            codes,
+            vec![
+                Code::UnknownAttackTag,
+                Code::RevokedAttackTag,
+                Code::DeprecatedAttackTag
+            ]
+        );
+        assert!(resolved.problems[1].message.ends_with(
+            "names software S0900 Old Malware, revoked in ATT&CK v99.2; replaced by S0001 A Tool (tag `attack.s0001`)"
+        ));
+    }
+
+    #[test]
+    fn problems_point_at_their_tag() {
+        let problem = TagProblem {
+            index: 2,
+            code: Code::UnknownAttackTag,
+            message: "m".into(),
+        }
+        .to_problem(1);
+        assert_eq!(
+            problem.at,
+            crate::sigma::diagnostic::Where::Node(NodePath::root(1).key("tags").index(2))
+        );
+    }
+}
