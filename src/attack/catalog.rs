@@ -3,7 +3,7 @@
 //! attack.mitre.org, and the matrix (tactics × techniques) for the coverage page.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use serde::Serialize;
@@ -426,11 +426,6 @@ impl Catalog {
                 .then_with(|| compare_ids(&a.technique.id, &b.technique.id))
         });
         cells
-    }
-
-    /// Where the catalog came from, for messages about the embedded dataset.
-    pub fn embedded_path() -> PathBuf {
-        PathBuf::from(EMBEDDED_NAME)
     }
 }
 
