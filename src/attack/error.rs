@@ -9,29 +9,29 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum AttackError {
     /// The file could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (shown in the message, so not chained as a source).
+        error: std::io::Error,
     },
     /// The file is gzip-compressed but the stream is broken.
-    #[error("{}: cannot decompress: {source}", path.display())]
+    #[error("{}: cannot decompress: {error}", path.display())]
     Gzip {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (shown in the message, so not chained as a source).
+        error: std::io::Error,
     },
     /// The file is not valid JSON, or a field has the wrong JSON type (the message gives the
     /// line and column).
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Json {
         /// The file.
         path: PathBuf,
-        /// The underlying error, with line and column.
-        source: serde_json::Error,
+        /// The underlying error, with line and column (shown in the message).
+        error: serde_json::Error,
     },
     /// The JSON is neither a STIX bundle nor a sigwiki ATT&CK dataset.
     #[error(

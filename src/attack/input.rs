@@ -21,9 +21,9 @@ pub enum DataKind {
 
 /// Reads `path`, decompressing it when it starts with the gzip magic bytes.
 pub fn read_data(path: &Path) -> Result<Vec<u8>, AttackError> {
-    let bytes = std::fs::read(path).map_err(|source| AttackError::Io {
+    let bytes = std::fs::read(path).map_err(|error| AttackError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     if !bytes.starts_with(&[0x1f, 0x8b]) {
         return Ok(bytes);
@@ -32,9 +32,9 @@ pub fn read_data(path: &Path) -> Result<Vec<u8>, AttackError> {
     let mut json = Vec::with_capacity(bytes.len().saturating_mul(5));
     GzDecoder::new(bytes.as_slice())
         .read_to_end(&mut json)
-        .map_err(|source| AttackError::Gzip {
+        .map_err(|error| AttackError::Gzip {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
     Ok(json)
 }
@@ -51,9 +51,9 @@ struct Probe {
 
 /// Tells a bundle from a dataset.
 pub fn probe(json: &[u8], path: &Path) -> Result<DataKind, AttackError> {
-    let probe: Probe = serde_json::from_slice(json).map_err(|source| AttackError::Json {
+    let probe: Probe = serde_json::from_slice(json).map_err(|error| AttackError::Json {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     match (probe.kind.as_deref(), probe.format) {
         (Some("bundle"), _) => Ok(DataKind::Bundle),
@@ -76,9 +76,9 @@ pub fn probe(json: &[u8], path: &Path) -> Result<DataKind, AttackError> {
 
 /// Parses a compact dataset.
 pub fn parse_dataset(json: &[u8], path: &Path) -> Result<Dataset, AttackError> {
-    let dataset: Dataset = serde_json::from_slice(json).map_err(|source| AttackError::Json {
+    let dataset: Dataset = serde_json::from_slice(json).map_err(|error| AttackError::Json {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     if dataset.format != FORMAT {
         return Err(AttackError::UnsupportedFormat {

@@ -154,9 +154,9 @@ pub fn import_bundle(
     path: &Path,
     options: &ImportOptions,
 ) -> Result<Dataset, AttackError> {
-    let bundle: Bundle = serde_json::from_slice(json).map_err(|source| AttackError::Json {
+    let bundle: Bundle = serde_json::from_slice(json).map_err(|error| AttackError::Json {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     if bundle.kind != "bundle" {
         return Err(AttackError::NotAttackData {
