@@ -52,6 +52,9 @@ pub enum Command {
     /// Build sigwiki's embedded datasets from public sources.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Work with MITRE ATT&CK data.
+    #[command(subcommand)]
+    Attack(AttackCommand),
 }
 
 /// Output formats of `convert`.
@@ -140,6 +143,27 @@ pub struct ImportAtomicsArgs {
     pub output: Option<PathBuf>,
 }
 
+/// `sigwiki attack …`.
+#[derive(Debug, Subcommand)]
+pub enum AttackCommand {
+    /// Build the compact ATT&CK dataset from a STIX 2.0/2.1 bundle (`.json` or `.json.gz`).
+    Import(AttackImportArgs),
+}
+
+/// `sigwiki attack import`.
+#[derive(Debug, Args)]
+pub struct AttackImportArgs {
+    /// The STIX bundle, such as `enterprise-attack-v19.1.json.gz`.
+    pub file: PathBuf,
+    /// Where to write the dataset (`-` for standard output).
+    #[arg(short, long, default_value = "data/attack.json")]
+    pub output: PathBuf,
+    /// The ATT&CK release (like `19.1`), when the bundle has no collection object and its
+    /// file name carries no version.
+    #[arg(long, value_name = "VERSION")]
+    pub attack_version: Option<String>,
+}
+
 /// Output formats of `check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DiagnosticFormat {
@@ -163,4 +187,8 @@ pub struct CheckArgs {
     /// Largest rule file accepted, in bytes.
     #[arg(long, default_value_t = 1024 * 1024)]
     pub max_file_size: u64,
+    /// ATT&CK data to check tags against instead of the embedded release: a STIX bundle or a
+    /// dataset written by `sigwiki attack import`.
+    #[arg(long, value_name = "FILE")]
+    pub attack: Option<PathBuf>,
 }

@@ -4,16 +4,19 @@
 mod cli;
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Parser;
 
 use cli::{
-    CheckArgs, Cli, ColorChoice, Command, ConvertArgs, ConvertFormat, DataCommand,
-    DiagnosticFormat, ImportAtomicsArgs, ImportDataNeededArgs, NeededArgs,
+    AttackCommand, AttackImportArgs, CheckArgs, Cli, ColorChoice, Command, ConvertArgs,
+    ConvertFormat, DataCommand, DiagnosticFormat, ImportAtomicsArgs, ImportDataNeededArgs,
+    NeededArgs,
 };
+use sigwiki::attack::{self, Catalog, ImportOptions};
 use sigwiki::sigma::{Diagnostic, Limits, ParseOptions, Severity};
 
 fn main() -> ExitCode {
@@ -25,6 +28,7 @@ fn main() -> ExitCode {
         Command::Data(DataCommand::ImportDataNeeded(args)) => import_data_needed(args),
         Command::Data(DataCommand::ImportAtomics(args)) => import_atomics(args),
         Command::Data(DataCommand::Needed(args)) => data_needed(args),
+        Command::Attack(AttackCommand::Import(args)) => attack_import(args, cli.global.quiet),
     };
     match outcome {
         Ok(code) => code,
@@ -58,11 +62,22 @@ fn check(args: &CheckArgs, color: bool) -> Result<ExitCode> {
             ..Limits::default()
         },
     };
+    let loaded_catalog;
+    let catalog = match &args.attack {
+        Some(path) => {
+            loaded_catalog = Catalog::load(path).context("cannot load the ATT&CK data")?;
+            &loaded_catalog
+        }
+        None => Catalog::embedded(),
+    };
     let loaded = sigwiki::load::load(&default_inputs(&args.paths), &options)
         .context("cannot read the rules")?;
     let mut diagnostics: Vec<Diagnostic> = loaded.skipped;
     for file in &loaded.rules.files {
-        diagnostics.extend(file.diagnostics.iter().cloned());
+        let mut file_diagnostics = file.diagnostics.clone();
+        file_diagnostics.extend(attack::rule_file_diagnostics(catalog, file));
+        file_diagnostics.sort();
+        diagnostics.extend(file_diagnostics);
     }
     if args.strict {
         for d in &mut diagnostics {
@@ -97,6 +112,61 @@ fn check(args: &CheckArgs, color: bool) -> Result<ExitCode> {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+fn attack_import(args: &AttackImportArgs, quiet: u8) -> Result<ExitCode> {
+    let started = Instant::now();
+    let options = ImportOptions {
+        version: args.attack_version.clone(),
+    };
+    let dataset = attack::import_file(&args.file, &options)?;
+    let json = dataset.to_json();
+    if args.output == Path::new("-") {
+        std::io::stdout().lock().write_all(json.as_bytes())?;
+    } else {
+        write_atomically(&args.output, json.as_bytes())?;
+    }
+    if quiet == 0 {
+        let subtechniques = dataset
+            .techniques
+            .iter()
+            .filter(|t| t.parent.is_some())
+            .count();
+        eprintln!(
+            "imported ATT&CK {} v{}: {} tactics, {} techniques and {} sub-techniques, {} groups, {} software, {} mitigations, {} data sources, {} data components → {} in {:.2} s",
+            dataset.domain,
+            dataset.version,
+            dataset.tactics.len(),
+            dataset.techniques.len() - subtechniques,
+            subtechniques,
+            dataset.groups.len(),
+            dataset.software.len(),
+            dataset.mitigations.len(),
+            dataset.data_sources.len(),
+            dataset.data_components.len(),
+            args.output.display(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, so a failed write never
+/// leaves a half-written file in place of the old one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let file_name = path
+        .file_name()
+        .with_context(|| format!("{}: not a file path", path.display()))?;
+    let mut temporary_name = std::ffi::OsString::from(".");
+    temporary_name.push(file_name);
+    temporary_name.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(temporary_name);
+    std::fs::write(&temporary, bytes)
+        .with_context(|| format!("cannot write {}", temporary.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| {
+        let _ = std::fs::remove_file(&temporary);
+        format!("cannot replace {}", path.display())
     })
 }
 
