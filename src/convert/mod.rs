@@ -8,6 +8,12 @@
 
 use std::fmt;
 
+pub mod es_qs;
+pub mod graylog;
+pub mod legacy;
+pub mod mapping;
+pub mod watcher;
+
 use crate::sigma::diagnostic::NodePath;
 use crate::sigma::{
     Aggregation, ConditionExpr, Document, FieldMatch, RuleFile, RuleSet, SearchBody, SigmaKind,
@@ -176,7 +182,7 @@ pub trait Backend: Send + Sync {
 
 /// Every backend, in the order pages show them.
 pub fn backends() -> &'static [&'static dyn Backend] {
-    &[]
+    &[&es_qs::EsQs, &watcher::XpackWatcher, &graylog::Graylog]
 }
 
 /// The backend called `name`.
