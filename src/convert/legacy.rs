@@ -331,12 +331,9 @@ impl<'a> Builder<'a, '_> {
                     Quantifier::All => Combine::All,
                 };
                 let names: Vec<&str> = match &selector.target {
-                    SelectorTarget::Them => self
-                        .detection
-                        .identifiers
-                        .iter()
-                        .map(|i| i.name.as_str())
-                        .collect(),
+                    SelectorTarget::Them => {
+                        selector.identifiers.iter().map(String::as_str).collect()
+                    }
                     SelectorTarget::Pattern(p) if p.find('*').is_some_and(|i| i > 0) => {
                         selector.identifiers.iter().map(String::as_str).collect()
                     }

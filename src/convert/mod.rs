@@ -197,6 +197,16 @@ pub fn convert_file(
     file: &RuleFile,
     rules: &RuleSet,
 ) -> Result<String, ConvertError> {
+    convert_file_with(backend, file, rules, None)
+}
+
+/// [`convert_file`] with a field mapping applied to each document first.
+pub fn convert_file_with(
+    backend: &dyn Backend,
+    file: &RuleFile,
+    rules: &RuleSet,
+    mapping: Option<&mapping::FieldMapping>,
+) -> Result<String, ConvertError> {
     if let Some(d) = file.diagnostics.iter().find(|d| d.is_error()) {
         return Err(ConvertError {
             construct: format!("{}[{}]", d.severity, d.code),
@@ -206,6 +216,8 @@ pub fn convert_file(
     }
     let mut outputs = Vec::with_capacity(file.documents.len());
     for document in &file.documents {
+        let mapped = mapping.map(|m| m.apply(document));
+        let document = mapped.as_deref().unwrap_or(document);
         let input = ConvertInput {
             file,
             document,
