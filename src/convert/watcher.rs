@@ -311,7 +311,7 @@ impl Watch {
                         obj([(aggregation, obj([("field", Json::Str(field))]))]),
                     )]));
                     self.condition = compare("ctx.payload.aggregations.agg.value", op, threshold);
-                    self.body = format!("Hits:\n{{{{ctx.payload.aggregations.agg.value}}}}\n");
+                    self.body = "Hits:\n{{ctx.payload.aggregations.agg.value}}\n".to_string();
                 }
             }
             return;
