@@ -170,6 +170,9 @@ pub fn not_a_detection_rule(target: &str, input: &ConvertInput<'_>) -> ConvertEr
 
 /// `(a) OR (b)`: the OR of whole queries, each parenthesised unless it already is one group.
 pub fn join_alternatives(queries: &[String]) -> String {
+    if let [one] = queries {
+        return one.clone();
+    }
     let mut out = String::new();
     for (i, q) in queries.iter().enumerate() {
         if i > 0 {
@@ -1178,7 +1181,7 @@ pub fn fold_case(pattern: &str) -> String {
                 let class: String = chars[i..end].iter().collect();
                 out.push_str(&class);
                 let mut extra = String::new();
-                let mut add = |c: char, extra: &mut String| {
+                let add = |c: char, extra: &mut String| {
                     if !class.contains(c) && !extra.contains(c) {
                         extra.push(c);
                     }

@@ -559,28 +559,6 @@ fn correlation_watch(
     let mut watch = Watch::new(&rule.meta, query.clone());
     watch.interval = correlation.timespan.text.clone();
     watch.look_back = correlation.timespan.text.clone();
-    let [(op, threshold)] = correlation.condition.as_slice() else {
-        return Err(input.error(
-            "correlation condition",
-            &at.key("condition"),
-            "a Watcher compare condition tests one comparison; split a range into two correlations",
-        ));
-    };
-    let threshold = threshold.as_i64().ok_or_else(|| {
-        input.error(
-            "correlation condition",
-            &at.key("condition"),
-            "the threshold must be an integer",
-        )
-    })?;
-    let op = match op {
-        CorrelationOp::Gt => Compare::Gt,
-        CorrelationOp::Gte => Compare::Gte,
-        CorrelationOp::Lt => Compare::Lt,
-        CorrelationOp::Lte => Compare::Lte,
-        CorrelationOp::Eq => Compare::Eq,
-        CorrelationOp::Neq => Compare::NotEq,
-    };
     let field = || correlation.field.clone().unwrap_or_default();
     let metric = match correlation.kind {
         CorrelationType::EventCount => Metric::Count,
@@ -614,6 +592,28 @@ fn correlation_watch(
                 "a Watcher compare condition cannot address a percentile whose key depends on the rule",
             ));
         }
+    };
+    let [(op, threshold)] = correlation.condition.as_slice() else {
+        return Err(input.error(
+            "correlation condition",
+            &at.key("condition"),
+            "a Watcher compare condition tests one comparison; split a range into two correlations",
+        ));
+    };
+    let threshold = threshold.as_i64().ok_or_else(|| {
+        input.error(
+            "correlation condition",
+            &at.key("condition"),
+            "the threshold must be an integer",
+        )
+    })?;
+    let op = match op {
+        CorrelationOp::Gt => Compare::Gt,
+        CorrelationOp::Gte => Compare::Gte,
+        CorrelationOp::Lt => Compare::Lt,
+        CorrelationOp::Lte => Compare::Lte,
+        CorrelationOp::Eq => Compare::Eq,
+        CorrelationOp::Neq => Compare::NotEq,
     };
     watch.aggregate(AggregationSpec {
         metric,
