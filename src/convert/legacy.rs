@@ -1300,30 +1300,35 @@ fn legacy_has_wildcard(text: &str) -> bool {
 /// `*`, `?` or a backslash (sigmac took those for escapes already), and `\u` after a backslash
 /// gets one more (es-qs only).
 fn escape_raw(raw: &str, dialect: &Dialect, out: &mut String) {
-    let chars: Vec<char> = raw.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
+    let mut chars = raw.chars().peekable();
+    let mut previous: Option<char> = None;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
         match c {
             '\\' => {
-                let after_backslash = i > 0 && chars[i - 1] == '\\';
+                let after_backslash = previous == Some('\\');
                 if !after_backslash && !matches!(next, Some('*' | '?' | '\\')) {
                     out.push_str("\\\\");
-                } else if dialect.escape_equals && next == Some('u') {
+                } else if dialect.escape_equals && after_backslash && next == Some('u') {
                     out.push_str("\\\\u");
-                    i += 1;
+                    chars.next();
+                    previous = Some('u');
+                    continue;
                 } else {
                     out.push('\\');
                 }
             }
             '&' if next == Some('&') => {
                 out.push_str("\\&&");
-                i += 1;
+                chars.next();
+                previous = Some('&');
+                continue;
             }
             '|' if next == Some('|') => {
                 out.push_str("\\||");
-                i += 1;
+                chars.next();
+                previous = Some('|');
+                continue;
             }
             '=' if !dialect.escape_equals => out.push('='),
             '+' | '-' | '=' | '!' | '(' | ')' | '{' | '}' | '[' | ']' | '^' | '"' | '~' | ':'
@@ -1337,7 +1342,7 @@ fn escape_raw(raw: &str, dialect: &Dialect, out: &mut String) {
             }
             c => out.push(c),
         }
-        i += 1;
+        previous = Some(c);
     }
 }
 
@@ -1402,6 +1407,33 @@ mod tests {
         assert_eq!(esc(r"C:\Windows", &ES_QS), r"C\:\\Windows");
         assert_eq!(esc("lit*star?", &ES_QS), r"lit\*star\?");
         assert_eq!(esc("<b> # % $ @ .", &ES_QS), r"<b>\ #\ %\ $\ @\ .");
+    }
+
+    #[test]
+    fn raw_escaping_keeps_sigma_escapes() {
+        let raw = |text: &str, dialect: &Dialect| {
+            let mut out = String::new();
+            escape_raw(text, dialect, &mut out);
+            out
+        };
+        // A lone backslash doubles; `\\`, `\*` stay as the rule wrote them.
+        assert_eq!(raw(r"\PSEXESVC", &ES_QS), r"\\PSEXESVC");
+        assert_eq!(raw(r"\\PSEXESVC", &ES_QS), r"\\PSEXESVC");
+        assert_eq!(raw(r"\\\\\*\\IPC$", &ES_QS), r"\\\\\*\\IPC$");
+        assert_eq!(raw(r"lit\*star", &ES_QS), r"lit\*star");
+        // `\u` after a backslash gets one more in es-qs only.
+        assert_eq!(raw(r"a\\u b", &ES_QS), r"a\\\u\ b");
+        assert_eq!(raw(r"a\\u", &GRAYLOG), r"a\\u");
+        assert_eq!(raw("x && y || z=1", &GRAYLOG), r"x\ \&&\ y\ \||\ z=1");
+    }
+
+    #[test]
+    fn sigmac_wildcard_test() {
+        assert!(legacy_has_wildcard("a*"));
+        assert!(!legacy_has_wildcard(r"a\*"));
+        assert!(legacy_has_wildcard(r"a\\*"));
+        assert!(legacy_has_wildcard("?"));
+        assert!(!legacy_has_wildcard("plain"));
     }
 
     #[test]

@@ -331,7 +331,7 @@ impl Watch {
                 _ => {}
             }
         }
-        let mut by = vec![(kind.to_string(), Json::Obj(terms))];
+        let mut by = vec![(kind.into(), Json::Obj(terms))];
         let value_path = match &metric {
             Metric::Count => "doc_count",
             Metric::Field { aggregation, field } => {
@@ -348,7 +348,7 @@ impl Watch {
         self.aggs = Some(obj([("by", Json::Obj(by))]));
         self.condition = if op.order().is_some() {
             compare(
-                &format!("ctx.payload.aggregations.by.buckets.0.{value_path}"),
+                format!("ctx.payload.aggregations.by.buckets.0.{value_path}"),
                 op,
                 threshold,
             )
@@ -381,15 +381,15 @@ impl Watch {
     }
 
     /// The `curl` command installing the watch, ending with `EOF\n`.
-    fn render(&self, id: &str) -> String {
+    fn render(self, id: &str) -> String {
         let query_string = obj([
             ("query", Json::Str(self.query.clone())),
             ("analyze_wildcard", Json::Bool(true)),
         ]);
-        let mut body = vec![
-            ("size".to_string(), Json::Int(0)),
+        let mut body: Vec<(Key, Json)> = vec![
+            ("size".into(), Json::Int(0)),
             (
-                "query".to_string(),
+                "query".into(),
                 obj([(
                     "bool",
                     obj([
@@ -411,25 +411,22 @@ impl Watch {
                 )]),
             ),
         ];
-        if let Some(aggs) = &self.aggs {
-            body.push(("aggs".to_string(), aggs.clone()));
+        if let Some(aggs) = self.aggs {
+            body.push(("aggs".into(), aggs));
         }
         let watch = obj([
             (
                 "metadata",
                 obj([
-                    ("name", Json::Str(self.name.clone())),
-                    ("description", Json::Str(self.description.clone())),
-                    ("tags", self.tags.clone()),
-                    ("query", Json::Str(self.query.clone())),
+                    ("name", Json::Str(self.name)),
+                    ("description", Json::Str(self.description)),
+                    ("tags", self.tags),
+                    ("query", Json::Str(self.query)),
                 ]),
             ),
             (
                 "trigger",
-                obj([(
-                    "schedule",
-                    obj([("interval", Json::Str(self.interval.clone()))]),
-                )]),
+                obj([("schedule", obj([("interval", Json::Str(self.interval))]))]),
             ),
             (
                 "input",
@@ -444,7 +441,7 @@ impl Watch {
                     )]),
                 )]),
             ),
-            ("condition", self.condition.clone()),
+            ("condition", self.condition),
             (
                 "actions",
                 obj([(
@@ -457,8 +454,8 @@ impl Watch {
                                 ("profile", Json::Str("standard".into())),
                                 ("from", Json::Str("root@localhost".into())),
                                 ("to", Json::Str("root@localhost".into())),
-                                ("subject", Json::Str(self.subject.clone())),
-                                ("body", Json::Str(self.body.clone())),
+                                ("subject", Json::Str(self.subject)),
+                                ("body", Json::Str(self.body)),
                                 (
                                     "attachments",
                                     obj([(
@@ -488,10 +485,10 @@ impl Watch {
 }
 
 /// `{"compare": {path: {op: value}}}`.
-fn compare(path: &str, op: Compare, value: i64) -> Json {
+fn compare(path: impl Into<Key>, op: Compare, value: i64) -> Json {
     obj([(
         "compare",
-        obj([(path, obj([(op.name(), Json::Int(value))]))]),
+        Json::Obj(vec![(path.into(), obj([(op.name(), Json::Int(value))]))]),
     )])
 }
 
@@ -644,7 +641,7 @@ fn temporal(
                     .enumerate()
                     .map(|(i, q)| {
                         (
-                            format!("rule{i}"),
+                            Key::Owned(format!("rule{i}")),
                             obj([(
                                 "query_string",
                                 obj([
@@ -684,7 +681,7 @@ fn temporal(
         (0..queries.len())
             .map(|i| {
                 (
-                    format!("rule{i}"),
+                    Key::Owned(format!("rule{i}")),
                     Json::Str(format!("rules['rule{i}']>_count")),
                 )
             })
@@ -708,8 +705,8 @@ fn temporal(
     watch.aggs = Some(obj([(
         "by",
         Json::Obj(vec![
-            (kind.to_string(), Json::Obj(terms)),
-            ("aggs".to_string(), sub_aggs),
+            (kind.into(), Json::Obj(terms)),
+            ("aggs".into(), sub_aggs),
         ]),
     )]));
     watch.condition = compare(
@@ -724,7 +721,7 @@ fn temporal(
 }
 
 /// The grouping aggregation's kind and settings: `terms` on one field, `multi_terms` on several.
-fn group_terms(group_by: &[String]) -> (&'static str, Vec<(String, Json)>) {
+fn group_terms(group_by: &[String]) -> (&'static str, Vec<(Key, Json)>) {
     match group_by {
         [field] => (
             "terms",
@@ -754,6 +751,9 @@ fn group_terms(group_by: &[String]) -> (&'static str, Vec<(String, Json)>) {
 // ---------------------------------------------------------------------------------------------
 // JSON, written the way Python's `json.dumps(value, indent=2)` writes it.
 
+/// An object key: almost always a fixed name.
+pub type Key = std::borrow::Cow<'static, str>;
+
 /// A JSON value with ordered object keys.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Json {
@@ -766,14 +766,14 @@ pub enum Json {
     /// An array.
     Arr(Vec<Json>),
     /// An object, keys in order.
-    Obj(Vec<(String, Json)>),
+    Obj(Vec<(Key, Json)>),
 }
 
-fn obj<const N: usize>(entries: [(&str, Json); N]) -> Json {
+fn obj<const N: usize>(entries: [(&'static str, Json); N]) -> Json {
     Json::Obj(
         entries
             .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
+            .map(|(k, v)| (Key::Borrowed(k), v))
             .collect(),
     )
 }
