@@ -28,6 +28,18 @@ struct Case {
 
 const CASES: &[Case] = &[
     Case {
+        name: "keywords_all_with_number",
+        sigmac: false,
+        detection: r#"  keywords:
+    '|all':
+      - POST
+      - 200
+  condition: keywords
+"#,
+        es_qs: Ok(r#"\*.keyword:(*POST* AND *200*)"#),
+        graylog: None,
+    },
+    Case {
         name: "all",
         sigmac: true,
         detection: r#"  sel:

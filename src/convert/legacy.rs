@@ -890,7 +890,7 @@ impl<'d> Renderer<'d> {
             }
             Node::Group(inner) => {
                 if let Some((all, values)) = bare_keyword_list(inner) {
-                    self.keyword_list(all, values.iter().copied());
+                    self.keyword_list(all, false, values.iter().copied());
                     return true;
                 }
                 let start = self.out.len();
@@ -912,7 +912,8 @@ impl<'d> Renderer<'d> {
                 true
             }
             Node::Keywords { all, values } => {
-                self.keyword_list(*all, values.iter());
+                // Ours (sigmac had no working form): numbers are searched as text too.
+                self.keyword_list(*all, true, values.iter());
                 true
             }
         }
@@ -938,10 +939,12 @@ impl<'d> Renderer<'d> {
         any
     }
 
-    /// `\*.keyword:(*a* OR *b*)`: values wrapped in `*` and searched in every keyword field.
+    /// `\*.keyword:(*a* OR *b*)`: values wrapped in `*` and searched in every keyword field
+    /// (numbers too when `wrap_numbers`; sigmac left them bare).
     fn keyword_list<'s, 'a: 's>(
         &mut self,
         all: bool,
+        wrap_numbers: bool,
         values: impl Iterator<Item = &'s Scalar<'a>>,
     ) {
         self.out.push_str("\\*.keyword:(");
@@ -967,6 +970,7 @@ impl<'d> Renderer<'d> {
                     }
                     self.escaped(&Scalar::Raw(Cow::Owned(wrapped)))
                 }
+                Scalar::Num(_) if wrap_numbers => format!("*{}*", self.escaped(value)),
                 other => self.escaped(other),
             };
             self.emit(&escaped);
