@@ -484,7 +484,9 @@ impl<'a> Builder<'a, '_> {
     fn keyword_item(&self, item: &'a FieldMatch) -> Result<Node<'a>, ConvertError> {
         let mut values = self.keyword_scalars(item)?;
         if values.len() == 1 {
-            return Ok(Node::Keyword(values.pop().unwrap_or(Scalar::Bool(false))));
+            if let Some(one) = values.pop() {
+                return Ok(Node::Keyword(one));
+            }
         }
         Ok(Node::Keywords {
             all: item.combine == Combine::All,
@@ -603,7 +605,7 @@ impl<'a> Builder<'a, '_> {
                     Value::Null => term(TermValue::Null, false),
                     Value::Exists(b) => term(TermValue::Exists(*b), false),
                     Value::Compare(op, n) => term(TermValue::Compare(*op, n), false),
-                    Value::Cidr(c) => cidr_node(field, c),
+                    Value::Cidr(c) => cidr_node(field, std::slice::from_ref(c)),
                     other => {
                         return Err(self.input.error(
                             item.key_text(),
@@ -621,13 +623,19 @@ impl<'a> Builder<'a, '_> {
         if item.is_list && all_plain {
             return Ok(term(TermValue::List(plain), keyword));
         }
-        if item.is_list && groups.iter().all(|g| g.len() == 1) {
-            // Several typed values (`|re`, `|cidr` lists…): one alternative each; networks
-            // merge into one list of prefixes.
-            return Ok(merge_cidr_alternatives(
-                groups.into_iter().flatten().collect(),
-            ));
+        let networks: Vec<&Cidr> = item
+            .all_values()
+            .filter_map(|v| match v {
+                Value::Cidr(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        if networks.len() > 1 {
+            // A list of networks: the IPv4 prefixes merge into one list term.
+            let networks: Vec<Cidr> = networks.into_iter().cloned().collect();
+            return Ok(cidr_node(field, &networks));
         }
+        // Several typed values (`|re` lists…) or expanded variants: one alternative each.
         Ok(alternatives(groups.into_iter().flatten().collect()))
     }
 }
@@ -652,76 +660,60 @@ fn combined(combine: Combine, nodes: Vec<Node<'_>>) -> Node<'_> {
 
 /// One node, or the OR of several.
 fn alternatives(mut nodes: Vec<Node<'_>>) -> Node<'_> {
-    if nodes.len() == 1 {
-        nodes.pop().unwrap_or(Node::Or(Vec::new()))
-    } else {
-        Node::Or(nodes)
-    }
-}
-
-/// The node of a `|cidr` value: IPv4 networks as wildcard prefixes on the `.keyword`
-/// sub-field, IPv6 networks as a CIDR term for `ip` fields.
-fn cidr_node<'a>(field: &'a str, cidr: &Cidr) -> Node<'a> {
-    match cidr.ipv4_wildcard_prefixes() {
-        Some(prefixes) => {
-            let mut values: Vec<Scalar<'a>> = prefixes
-                .iter()
-                .map(|p| Scalar::Str(Cow::Owned(SigmaString::parse(p))))
-                .collect();
-            let value = if values.len() == 1 {
-                TermValue::One(values.pop().unwrap_or(Scalar::Bool(false)))
-            } else {
-                TermValue::List(values)
-            };
-            Node::Term(Term {
-                field,
-                value,
-                keyword: true,
-            })
+    match nodes.pop() {
+        Some(last) if nodes.is_empty() => last,
+        Some(last) => {
+            nodes.push(last);
+            Node::Or(nodes)
         }
-        None => Node::Term(Term {
-            field,
-            value: TermValue::One(Scalar::Str(Cow::Owned(SigmaString::literal(&cidr.text)))),
-            keyword: false,
-        }),
+        None => Node::Or(nodes),
     }
 }
 
-/// The alternatives of a typed list, with the IPv4 networks' prefixes merged into one term.
-fn merge_cidr_alternatives(nodes: Vec<Node<'_>>) -> Node<'_> {
-    let mut out: Vec<Node<'_>> = Vec::with_capacity(nodes.len());
-    let mut merged: Option<usize> = None;
-    for node in nodes {
-        match node {
-            Node::Term(Term {
-                field,
-                value,
-                keyword: true,
-            }) if matches!(value, TermValue::One(Scalar::Str(_)) | TermValue::List(_)) => {
-                let values = match value {
-                    TermValue::One(s) => vec![s],
-                    TermValue::List(v) => v,
-                    _ => Vec::new(),
-                };
-                if let Some(Node::Term(Term {
-                    value: TermValue::List(list),
-                    ..
-                })) = merged.and_then(|i| out.get_mut(i))
-                {
-                    list.extend(values);
-                } else {
-                    merged = Some(out.len());
-                    out.push(Node::Term(Term {
-                        field,
-                        value: TermValue::List(values),
-                        keyword: true,
-                    }));
+/// The node of `|cidr` values: the wildcard prefixes of the IPv4 networks as one list term on
+/// the `.keyword` sub-field, and a CIDR term (for `ip` fields) per IPv6 network.
+fn cidr_node<'a>(field: &'a str, networks: &[Cidr]) -> Node<'a> {
+    let mut prefixes: Vec<Scalar<'a>> = Vec::new();
+    // `None`: where the IPv4 term goes (the place of the first IPv4 network).
+    let mut slots: Vec<Option<Node<'a>>> = Vec::with_capacity(networks.len());
+    for cidr in networks {
+        match cidr.ipv4_wildcard_prefixes() {
+            Some(list) => {
+                if prefixes.is_empty() {
+                    slots.push(None);
                 }
+                prefixes.extend(
+                    list.iter()
+                        .map(|p| Scalar::Str(Cow::Owned(SigmaString::parse(p)))),
+                );
             }
-            other => out.push(other),
+            None => slots.push(Some(Node::Term(Term {
+                field,
+                value: TermValue::One(Scalar::Str(Cow::Owned(SigmaString::literal(&cidr.text)))),
+                keyword: false,
+            }))),
         }
     }
-    alternatives(out)
+    let mut ipv4 = Some(prefixes);
+    let nodes = slots
+        .into_iter()
+        .map(|slot| {
+            slot.unwrap_or_else(|| {
+                let mut values = ipv4.take().unwrap_or_default();
+                let value = if values.len() == 1 {
+                    TermValue::One(values.remove(0))
+                } else {
+                    TermValue::List(values)
+                };
+                Node::Term(Term {
+                    field,
+                    value,
+                    keyword: true,
+                })
+            })
+        })
+        .collect();
+    alternatives(nodes)
 }
 
 // ---------------------------------------------------------------------------------------------
