@@ -31,6 +31,9 @@
 //! as written. Log-source values match case-insensitively. Unknown keys are errors, and every
 //! error names the mapping file, line and column.
 //!
+//! Correlation rules get the global renames for their `group-by` and value field; the rules
+//! they name are rendered by the target as they are.
+//!
 //! Two mappings ship with sigwiki and are selected by name: `winlogbeat` and `ecs-windows`
 //! (see `data/mappings/README.md`).
 
