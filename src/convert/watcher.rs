@@ -326,7 +326,10 @@ impl Watch {
         }
         if metric == Metric::Count {
             match op {
-                Compare::Gt => terms.push(("min_doc_count".into(), Json::Int(threshold.saturating_add(1)))),
+                Compare::Gt => terms.push((
+                    "min_doc_count".into(),
+                    Json::Int(threshold.saturating_add(1)),
+                )),
                 Compare::Gte => terms.push(("min_doc_count".into(), Json::Int(threshold))),
                 _ => {}
             }
