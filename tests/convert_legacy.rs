@@ -1355,3 +1355,76 @@ fn shipped_seed_rule_converts_like_the_reference() {
         "(winlog.channel:\"Microsoft\\-Windows\\-Sysmon\\/Operational\" AND (winlog.event_id:\"3\" AND winlog.event_data.Image.keyword:*\\\\rundll32.exe) AND (NOT (winlog.event_data.DestinationIp.keyword:(10.* OR 192.168.* OR 172.*))))\n"
     );
 }
+
+mod never_panics {
+    use super::convert_text;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = String> {
+        proptest::string::string_regex(r#"[a-c \\*?"()/&|:=\-\[\]{}^~!+éü\t]{0,12}"#).unwrap()
+    }
+
+    const CHAINS: &[&str] = &[
+        "",
+        "|contains",
+        "|startswith",
+        "|endswith",
+        "|contains|all",
+        "|windash|contains",
+        "|base64offset|contains",
+        "|re",
+        "|cased",
+        "|neq",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn any_value_converts_or_is_refused(
+            values in proptest::collection::vec(value(), 1..4),
+            chain in 0..CHAINS.len(),
+            negate in any::<bool>(),
+            keywords in any::<bool>(),
+        ) {
+            let quoted: Vec<String> = values.iter().map(|v| format!("'{}'", v.replace('\'', "''"))).collect();
+            let detection = if keywords {
+                format!("  sel:\n    - {}\n  condition: {}sel\n", quoted.join("\n    - "), if negate { "not " } else { "" })
+            } else {
+                format!("  sel:\n    Field{}:\n      - {}\n    Other: x\n  condition: {}sel\n", CHAINS[chain], quoted.join("\n      - "), if negate { "not " } else { "" })
+            };
+            let rule = format!("title: fuzz\nlogsource:\n  product: windows\ndetection:\n{detection}");
+            for target in ["es-qs", "graylog", "xpack-watcher"] {
+                if let Ok(out) = convert_text(target, &rule, None) {
+                    prop_assert!(out.ends_with('\n'));
+                    if target != "xpack-watcher" {
+                        prop_assert!(balanced(&out), "{out}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the parentheses outside quotes, regexes and escapes balance.
+    fn balanced(query: &str) -> bool {
+        let mut depth = 0i64;
+        let (mut escaped, mut quoted, mut regex) = (false, false, false);
+        for c in query.chars() {
+            if escaped {
+                escaped = false;
+                continue;
+            }
+            match c {
+                '\\' => escaped = true,
+                '"' if !regex => quoted = !quoted,
+                '/' if !quoted => regex = !regex,
+                '(' if !quoted && !regex => depth += 1,
+                ')' if !quoted && !regex => depth -= 1,
+                _ => {}
+            }
+            if depth < 0 {
+                return false;
+            }
+        }
+        depth == 0 && !quoted
+    }
+}
