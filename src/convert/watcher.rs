@@ -383,106 +383,64 @@ impl Watch {
         );
     }
 
-    /// The `curl` command installing the watch, ending with `EOF\n`.
+    /// The `curl` command installing the watch, ending with `EOF\n`: the watch as Python's
+    /// `json.dumps(indent=2)` writes it, its fixed parts written as text.
     fn render(self, id: &str) -> String {
-        let query_string = obj([
-            ("query", Json::Str(self.query.clone())),
-            ("analyze_wildcard", Json::Bool(true)),
-        ]);
-        let mut body: Vec<(Key, Json)> = vec![
-            ("size".into(), Json::Int(0)),
-            (
-                "query".into(),
-                obj([(
-                    "bool",
-                    obj([
-                        (
-                            "must",
-                            Json::Arr(vec![obj([("query_string", query_string)])]),
-                        ),
-                        (
-                            "filter",
-                            obj([(
-                                "range",
-                                obj([(
-                                    "timestamp",
-                                    obj([("gte", Json::Str(format!("now-{}/m", self.look_back)))]),
-                                )]),
-                            )]),
-                        ),
-                    ]),
-                )]),
-            ),
-        ];
-        if let Some(aggs) = self.aggs {
-            body.push(("aggs".into(), aggs));
-        }
-        let watch = obj([
-            (
-                "metadata",
-                obj([
-                    ("name", Json::Str(self.name)),
-                    ("description", Json::Str(self.description)),
-                    ("tags", self.tags),
-                    ("query", Json::Str(self.query)),
-                ]),
-            ),
-            (
-                "trigger",
-                obj([("schedule", obj([("interval", Json::Str(self.interval))]))]),
-            ),
-            (
-                "input",
-                obj([(
-                    "search",
-                    obj([(
-                        "request",
-                        obj([
-                            ("body", Json::Obj(body)),
-                            ("indices", Json::Arr(Vec::new())),
-                        ]),
-                    )]),
-                )]),
-            ),
-            ("condition", self.condition),
-            (
-                "actions",
-                obj([(
-                    "send_email",
-                    obj([
-                        ("throttle_period", Json::Str("15m".into())),
-                        (
-                            "email",
-                            obj([
-                                ("profile", Json::Str("standard".into())),
-                                ("from", Json::Str("root@localhost".into())),
-                                ("to", Json::Str("root@localhost".into())),
-                                ("subject", Json::Str(self.subject)),
-                                ("body", Json::Str(self.body)),
-                                (
-                                    "attachments",
-                                    obj([(
-                                        "data.json",
-                                        obj([(
-                                            "data",
-                                            obj([("format", Json::Str("json".into()))]),
-                                        )]),
-                                    )]),
-                                ),
-                            ]),
-                        ),
-                    ]),
-                )]),
-            ),
-        ]);
-        let mut out = String::with_capacity(4096);
+        let mut out = String::with_capacity(3000 + 2 * self.query.len());
         out.push_str(
             "curl -s -XPUT -H 'Content-Type: application/json' --data-binary @- localhost:9200/_watcher/watch/",
         );
         out.push_str(id);
-        out.push_str(" <<EOF\n");
-        watch.write(&mut out, 0);
-        out.push_str("\nEOF\n");
+        out.push_str(" <<EOF\n{\n  \"metadata\": {\n    \"name\": ");
+        write_json_string(&self.name, &mut out);
+        out.push_str(",\n    \"description\": ");
+        write_json_string(&self.description, &mut out);
+        out.push_str(",\n    \"tags\": ");
+        self.tags.write(&mut out, 2);
+        out.push_str(",\n    \"query\": ");
+        write_json_string(&self.query, &mut out);
+        out.push_str("\n  },\n  \"trigger\": {\n    \"schedule\": {\n      \"interval\": ");
+        write_json_string(&self.interval, &mut out);
+        out.push_str(concat!(
+            "\n    }\n  },\n  \"input\": {\n    \"search\": {\n      \"request\": {\n",
+            "        \"body\": {\n          \"size\": 0,\n          \"query\": {\n",
+            "            \"bool\": {\n              \"must\": [\n                {\n",
+            "                  \"query_string\": {\n                    \"query\": ",
+        ));
+        write_json_string(&self.query, &mut out);
+        out.push_str(concat!(
+            ",\n                    \"analyze_wildcard\": true\n                  }\n",
+            "                }\n              ],\n              \"filter\": {\n",
+            "                \"range\": {\n                  \"timestamp\": {\n",
+            "                    \"gte\": ",
+        ));
+        write_json_string(&format!("now-{}/m", self.look_back), &mut out);
+        out.push_str(concat!(
+            "\n                  }\n                }\n              }\n            }\n",
+            "          }",
+        ));
+        if let Some(aggs) = &self.aggs {
+            out.push_str(",\n          \"aggs\": ");
+            aggs.write(&mut out, 5);
+        }
+        out.push_str(
+            "\n        },\n        \"indices\": []\n      }\n    }\n  },\n  \"condition\": ",
+        );
+        self.condition.write(&mut out, 1);
+        out.push_str(concat!(
+            ",\n  \"actions\": {\n    \"send_email\": {\n",
+            "      \"throttle_period\": \"15m\",\n      \"email\": {\n",
+            "        \"profile\": \"standard\",\n        \"from\": \"root@localhost\",\n",
+            "        \"to\": \"root@localhost\",\n        \"subject\": ",
+        ));
+        write_json_string(&self.subject, &mut out);
+        out.push_str(",\n        \"body\": ");
+        write_json_string(&self.body, &mut out);
+        out.push_str(concat!(
+            ",\n        \"attachments\": {\n          \"data.json\": {\n",
+            "            \"data\": {\n              \"format\": \"json\"\n",
+            "            }\n          }\n        }\n      }\n    }\n  }\n}\nEOF\n",
+        ));
         out
     }
 }
