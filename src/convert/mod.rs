@@ -8,6 +8,9 @@
 
 use std::fmt;
 
+pub mod lucene;
+pub mod text;
+
 use crate::sigma::diagnostic::NodePath;
 use crate::sigma::{
     Aggregation, ConditionExpr, Document, FieldMatch, RuleFile, RuleSet, SearchBody, SigmaKind,
@@ -176,7 +179,7 @@ pub trait Backend: Send + Sync {
 
 /// Every backend, in the order pages show them.
 pub fn backends() -> &'static [&'static dyn Backend] {
-    &[]
+    &[&lucene::Lucene]
 }
 
 /// The backend called `name`.
