@@ -200,22 +200,29 @@ impl Dialect for Lucene {
     }
 
     fn convert_keyword(&self, cx: &Cx<'_>, m: &Match<'_>, _st: &mut State) -> Res {
-        match &m.value {
-            // Unbound values are searched as `*value*` in every field; no phrase quoting, as
-            // `*"…"*` is not valid query string syntax.
-            Val::Str(s) => {
-                let body = escape_string(s, &TOKENS.string, RESERVED);
-                let body = if s.is_empty() {
-                    format!("\"{body}\"")
-                } else {
-                    body
-                };
-                Ok(Out::Text(format!("*{body}*")))
-            }
-            Val::Num(n) => Ok(Out::Text(n.text.clone())),
-            Val::Regex(p, f) => Ok(Out::Text(format!("/{}/", self.value_re(p, *f)))),
-            _ => Err(self.keyword_error(cx, m)),
+        // Unbound values are searched as `*value*` in every field; no phrase quoting, as
+        // `*"…"*` is not valid query string syntax.
+        keyword_query(&m.value)
+            .map(Out::Text)
+            .ok_or_else(|| self.keyword_error(cx, m))
+    }
+}
+
+/// The query string searching every field for a keyword: `*value*` (escaped, never phrase
+/// quoted, as `*"…"*` is not query string syntax), a bare number, or `/regex/`.
+pub(crate) fn keyword_query(value: &Val<'_>) -> Option<String> {
+    match value {
+        Val::Str(s) => {
+            let body = escape_string(s, &TOKENS.string, RESERVED);
+            Some(if s.is_empty() {
+                format!("*\"{body}\"*")
+            } else {
+                format!("*{body}*")
+            })
         }
+        Val::Num(n) => Some(n.text.clone()),
+        Val::Regex(p, f) => Some(format!("/{}/", Lucene.value_re(p, *f))),
+        _ => None,
     }
 }
 

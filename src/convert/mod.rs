@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+pub mod eql;
+pub mod esql;
 pub mod lucene;
 pub mod text;
 
@@ -179,7 +181,7 @@ pub trait Backend: Send + Sync {
 
 /// Every backend, in the order pages show them.
 pub fn backends() -> &'static [&'static dyn Backend] {
-    &[&lucene::Lucene]
+    &[&lucene::Lucene, &eql::Eql, &esql::Esql]
 }
 
 /// The backend called `name`.
