@@ -11,6 +11,7 @@ use std::fmt;
 pub mod eql;
 pub mod esql;
 pub mod lucene;
+pub mod splunk;
 pub mod text;
 
 use crate::sigma::diagnostic::NodePath;
@@ -181,7 +182,7 @@ pub trait Backend: Send + Sync {
 
 /// Every backend, in the order pages show them.
 pub fn backends() -> &'static [&'static dyn Backend] {
-    &[&lucene::Lucene, &eql::Eql, &esql::Esql]
+    &[&lucene::Lucene, &splunk::Splunk, &eql::Eql, &esql::Esql]
 }
 
 /// The backend called `name`.

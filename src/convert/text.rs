@@ -68,6 +68,9 @@ pub struct Match<'a> {
     /// `1 of` selector that matched a single identifier): Splunk renders regular expressions
     /// and field references differently there.
     pub under_or: bool,
+    /// Whether a NOT of a group (AND, OR or NOT) encloses the match: a part moved out of the
+    /// main query cannot be negated together with its siblings there.
+    pub under_negated_group: bool,
     /// The detection item the match comes from (for error positions).
     pub item: &'a FieldMatch,
 }
@@ -870,6 +873,7 @@ pub fn expansion_or<'a>(field: &'a str, values: &[Val<'a>], m: &Match<'a>) -> Co
                     field: Some(field),
                     value: v.clone(),
                     under_or: true,
+                    under_negated_group: m.under_negated_group,
                     item: m.item,
                 })
             })
@@ -903,7 +907,24 @@ impl Cx<'_> {
 
 /// Builds the condition tree of `expr` over `detection` as pySigma does.
 pub fn build<'a>(detection: &'a Detection, expr: &'a ConditionExpr) -> Option<Cond<'a>> {
-    build_expr(detection, expr, false)
+    let mut tree = build_expr(detection, expr, false)?;
+    mark_negated_groups(&mut tree, false);
+    Some(tree)
+}
+
+fn mark_negated_groups(cond: &mut Cond<'_>, inside: bool) {
+    match cond {
+        Cond::And(args) | Cond::Or(args) => {
+            for arg in args {
+                mark_negated_groups(arg, inside);
+            }
+        }
+        Cond::Not(arg) => {
+            let group = inside || !matches!(**arg, Cond::Match(_));
+            mark_negated_groups(arg, group);
+        }
+        Cond::Match(m) => m.under_negated_group = inside,
+    }
 }
 
 fn collapse<'a>(mut args: Vec<Cond<'a>>, and: bool) -> Option<Cond<'a>> {
@@ -997,6 +1018,7 @@ fn build_item(item: &FieldMatch, or: bool) -> Option<Cond<'_>> {
             field,
             value: values.pop().unwrap_or(Val::Null),
             under_or: or,
+            under_negated_group: false,
             item,
         })
     } else {
@@ -1008,6 +1030,7 @@ fn build_item(item: &FieldMatch, or: bool) -> Option<Cond<'_>> {
                     field,
                     value,
                     under_or: inner_or,
+                    under_negated_group: false,
                     item,
                 })
             })
