@@ -10,6 +10,7 @@ use std::fmt;
 
 pub mod eql;
 pub mod esql;
+pub mod kusto;
 pub mod lucene;
 pub mod splunk;
 pub mod text;
@@ -182,7 +183,13 @@ pub trait Backend: Send + Sync {
 
 /// Every backend, in the order pages show them.
 pub fn backends() -> &'static [&'static dyn Backend] {
-    &[&lucene::Lucene, &splunk::Splunk, &eql::Eql, &esql::Esql]
+    &[
+        &lucene::Lucene,
+        &splunk::Splunk,
+        &eql::Eql,
+        &esql::Esql,
+        &kusto::KUSTO,
+    ]
 }
 
 /// The backend called `name`.
