@@ -157,19 +157,11 @@ impl Dialect for Eql {
         out
     }
 
-    fn value_re(&self, pattern: &str, flags: RegexFlags) -> String {
-        // `regex~` already ignores case; other flags have no Lucene-regex form and are kept as
-        // pySigma writes them.
-        let flags = RegexFlags {
-            ignore_case: false,
-            ..flags
-        };
-        let mut out = String::new();
-        if !flags.is_empty() {
-            out.push_str("(?");
-            out.push_str(&flags.letters());
-            out.push(')');
-        }
+    /// Lucene regular expressions (EQL's `regex~`) have no inline flags: `(?i)` would match
+    /// a literal `?i`. `regex~` already ignores case, `.` already matches newlines and a
+    /// pattern always spans the whole value, so the flags are dropped.
+    fn value_re(&self, pattern: &str, _flags: RegexFlags) -> String {
+        let mut out = String::with_capacity(pattern.len() + 4);
         push_escaped(&mut out, pattern);
         out
     }

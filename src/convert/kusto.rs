@@ -88,14 +88,27 @@ fn push_escaped(out: &mut String, text: &str) {
 /// Whether the characters between the first and the last hold a wildcard (pySigma's
 /// `value[1:-1].contains_special()`).
 fn inner_wildcard(s: &SigmaString) -> bool {
-    let mut chars: Vec<bool> = Vec::new();
+    let len: usize = s
+        .pieces()
+        .iter()
+        .map(|p| match p {
+            Piece::Text(t) => t.chars().count(),
+            _ => 1,
+        })
+        .sum();
+    let mut at = 0;
     for piece in s.pieces() {
         match piece {
-            Piece::Text(t) => chars.extend(t.chars().map(|_| false)),
-            _ => chars.push(true),
+            Piece::Text(t) => at += t.chars().count(),
+            _ => {
+                if at > 0 && at + 1 < len {
+                    return true;
+                }
+                at += 1;
+            }
         }
     }
-    chars.len() > 2 && chars[1..chars.len() - 1].iter().any(|w| *w)
+    false
 }
 
 impl Kusto {

@@ -76,7 +76,14 @@ impl Dialect for Lucene {
 
     fn value_str(&self, s: &crate::sigma::SigmaString) -> String {
         // Multi-word plain values become phrases, so the parser does not split them.
-        if !s.has_wildcards() && text::plain_text(s).contains(' ') {
+        let phrase = s
+            .pieces()
+            .iter()
+            .all(|p| matches!(p, crate::sigma::Piece::Text(t) if !t.is_empty()))
+            && s.pieces()
+                .iter()
+                .any(|p| matches!(p, crate::sigma::Piece::Text(t) if t.contains(' ')));
+        if phrase {
             let reserved_but_space = RESERVED.replace(' ', "");
             return format!(
                 "\"{}\"",

@@ -312,18 +312,44 @@ pub fn plain_text(s: &SigmaString) -> String {
     out
 }
 
+/// A set of ASCII characters, for escaping without scanning strings per character.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CharSet([u64; 2]);
+
+impl CharSet {
+    /// The set of the ASCII characters of `chars` (others are ignored).
+    pub fn of(chars: &[&str]) -> Self {
+        let mut set = CharSet::default();
+        for c in chars.iter().flat_map(|s| s.chars()) {
+            if c.is_ascii() {
+                let b = c as usize;
+                set.0[b / 64] |= 1 << (b % 64);
+            }
+        }
+        set
+    }
+
+    /// Whether `c` is in the set.
+    pub fn contains(&self, c: char) -> bool {
+        c.is_ascii() && {
+            let b = c as usize;
+            self.0[b / 64] & (1 << (b % 64)) != 0
+        }
+    }
+}
+
 /// Escapes and renders a string: each literal character among the wildcard characters,
 /// `add_escaped` and the quote gets `escape` in front; wildcards become the target's tokens.
 pub fn escape_string(s: &SigmaString, style: &StrStyle, add_escaped: &str) -> String {
-    let special = |c: char| {
-        style.wildcard_multi.contains(c)
-            || style.wildcard_single.contains(c)
-            || style.quote.contains(c)
-            || add_escaped.contains(c)
-    };
+    let special = CharSet::of(&[
+        style.wildcard_multi,
+        style.wildcard_single,
+        style.quote,
+        add_escaped,
+    ]);
     s.render(style.wildcard_multi, style.wildcard_single, |text, out| {
         for c in text.chars() {
-            if special(c) {
+            if special.contains(c) {
                 out.push_str(style.escape);
             }
             out.push(c);
@@ -333,10 +359,10 @@ pub fn escape_string(s: &SigmaString, style: &StrStyle, add_escaped: &str) -> St
 
 /// The regular expression a string pattern matches (pySigma's `SigmaString.to_regex`).
 pub fn string_to_regex(s: &SigmaString, extra_escaped: &str) -> String {
-    const META: &str = ".*+?^$[](){}\\|";
+    let meta = CharSet::of(&[".*+?^$[](){}\\|", extra_escaped]);
     s.render(".*", ".", |text, out| {
         for c in text.chars() {
-            if META.contains(c) || extra_escaped.contains(c) {
+            if meta.contains(c) {
                 out.push('\\');
             }
             out.push(c);
@@ -359,6 +385,20 @@ pub fn escape_regex(
         out.push_str(&flags.letters());
         out.push(')');
     }
+    let single = escaped.iter().all(|e| e.chars().count() == 1);
+    if single {
+        let mut set = CharSet::of(escaped);
+        if escape_escape {
+            set = CharSet::of(&[escaped.concat().as_str(), "\\"]);
+        }
+        for c in pattern.chars() {
+            if set.contains(c) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        return out;
+    }
     let mut rest = pattern;
     while !rest.is_empty() {
         let hit = (escape_escape && rest.starts_with('\\'))
@@ -371,16 +411,6 @@ pub fn escape_regex(
         rest = &rest[c.len_utf8()..];
     }
     out
-}
-
-/// Whether the string starts with a `*` wildcard.
-fn starts_any(s: &SigmaString) -> bool {
-    s.starts_with_any()
-}
-
-/// Whether the string ends with a `*` wildcard.
-fn ends_any(s: &SigmaString) -> bool {
-    s.ends_with_any()
 }
 
 /// The string without its first piece (a wildcard).
@@ -613,27 +643,39 @@ pub trait Dialect: Sync + Send {
     fn render_str(&self, field: &str, s: &SigmaString, forms: &StrForms) -> String {
         let f = self.field(field);
         let pieces = s.pieces();
+        let wildcards = pieces
+            .iter()
+            .filter(|p| matches!(p, Piece::AnyString | Piece::AnyChar))
+            .count();
+        let first_any = matches!(pieces.first(), Some(Piece::AnyString));
+        let last_any = matches!(pieces.last(), Some(Piece::AnyString));
         if let Some(template) = forms.startswith {
-            if ends_any(s) && !drop_last(s).has_wildcards() {
+            if last_any && wildcards == 1 {
                 return fill(template, &f, &self.value_str(&drop_last(s)), "");
             }
         }
         if let Some(template) = forms.endswith {
-            if starts_any(s) && !drop_first(s).has_wildcards() {
+            if first_any && wildcards == 1 {
                 return fill(template, &f, &self.value_str(&drop_first(s)), "");
             }
         }
         if let Some(template) = forms.contains {
-            if starts_any(s) && ends_any(s) && pieces.len() >= 2 {
-                let inner = drop_last(&drop_first(s));
-                if !inner.has_wildcards() {
-                    return fill(template, &f, &self.value_str(&inner), "");
-                }
+            if first_any && last_any && wildcards == 2 && pieces.len() >= 2 {
+                return fill(
+                    template,
+                    &f,
+                    &self.value_str(&drop_last(&drop_first(s))),
+                    "",
+                );
             }
         }
         if let Some(template) = forms.wildcard {
-            if s.has_wildcards() {
-                let regex = self.value_re(&string_to_regex(s, ""), RegexFlags::default());
+            if wildcards > 0 {
+                let regex = if template.contains("{regex}") {
+                    self.value_re(&string_to_regex(s, ""), RegexFlags::default())
+                } else {
+                    String::new()
+                };
                 return fill(template, &f, &self.value_str(s), &regex);
             }
         }
