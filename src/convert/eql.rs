@@ -8,11 +8,12 @@
 //! `/` unescaped (`\/` is not an EQL escape).
 
 use crate::sigma::SigmaString;
+use crate::sigma::rule::{CorrelationOp, CorrelationRule, CorrelationType};
 use crate::sigma::value::{Cidr, CompareOp, Number, Piece, RegexFlags};
 
 use super::text::{
     self, Cond, Cx, Dialect, Match, Op, Out, Res, State, StrForms, StrStyle, Tokens, Val,
-    network_text,
+    correlation, network_text,
 };
 use super::{Backend, ConvertError, ConvertInput, Feature, Support};
 
@@ -307,6 +308,88 @@ impl Dialect for Eql {
             "keyword",
             "eql cannot express keyword (field-less) search: EQL only compares fields, it has no full-text search over a whole event".to_string(),
         ))
+    }
+
+    /// Correlations as EQL sequences: `temporal_ordered` as `sequence by … with maxspan=…`
+    /// of the rules in order, `event_count` with `gte`/`gt` as one rule repeated
+    /// (`with runs=`, Elasticsearch's repeated-event syntax). `group-by` aliases become
+    /// per-rule join keys.
+    fn render_correlation(
+        &self,
+        cx: &Cx<'_>,
+        rule: &CorrelationRule,
+    ) -> Result<String, ConvertError> {
+        use CorrelationType::*;
+        correlation::require(
+            cx,
+            rule,
+            &[EventCount, TemporalOrdered],
+            "EQL sequences match events in order within a time span; they cannot count distinct values, sum, or match unordered events within a window",
+        )?;
+        let parts = correlation::resolve(self, cx, rule, |_, out, _| {
+            Ok(match out {
+                Out::Text(t) => t,
+                _ => "true".to_string(),
+            })
+        })?;
+        let c = parts.correlation;
+        let span = &c.timespan.text;
+        let aliased = parts.has_aliases();
+        let keys = |i: usize| -> String {
+            c.group_by
+                .iter()
+                .map(|g| self.field(parts.field_of(i, g)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let head = if c.group_by.is_empty() || aliased {
+            format!("sequence with maxspan={span}")
+        } else {
+            format!("sequence by {} with maxspan={span}", keys(0))
+        };
+        let step = |i: usize, q: &str| -> String {
+            if aliased && !c.group_by.is_empty() {
+                format!("  [any where {q}] by {}", keys(i))
+            } else {
+                format!("  [any where {q}]")
+            }
+        };
+        let conditions = parts.conditions();
+        if c.kind == EventCount {
+            let runs = match conditions.as_slice() {
+                [(CorrelationOp::Gte, n)] => n.as_i64(),
+                [(CorrelationOp::Gt, n)] => n.as_i64().map(|n| n + 1),
+                _ => None,
+            };
+            let Some(runs) = runs.filter(|r| (1..=100).contains(r)) else {
+                return Err(correlation::refuse(
+                    cx,
+                    "this event count",
+                    "a sequence can require at least 1 to 100 repeated events (`gte`/`gt`), not an upper bound",
+                ));
+            };
+            let query = parts.rules.first().map_or("true", |r| r.query.as_str());
+            if runs == 1 {
+                // One matching event is enough.
+                return Ok(format!("any where {query}\n"));
+            }
+            return Ok(format!("{head}\n{} with runs={runs}\n", step(0, query)));
+        }
+        let all = parts.rules.len() as i64;
+        if !matches!(conditions.as_slice(), [(CorrelationOp::Gte, n)] if n.as_i64() == Some(all)) {
+            return Err(correlation::refuse(
+                cx,
+                "this temporal condition",
+                "a sequence requires every rule to match, in order",
+            ));
+        }
+        let steps: Vec<String> = parts
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| step(i, &r.query))
+            .collect();
+        Ok(format!("{head}\n{}\n", steps.join("\n")))
     }
 
     fn finish(&self, _cx: &Cx<'_>, query: Out, _st: &mut State) -> Result<String, ConvertError> {

@@ -7,10 +7,11 @@
 //! full-text queries over every field (the query string the `lucene` target writes for them).
 
 use crate::sigma::SigmaString;
+use crate::sigma::rule::{CorrelationRule, CorrelationType};
 use crate::sigma::value::{Cidr, CompareOp, Number, RegexFlags};
 
 use super::text::{
-    self, Cond, Cx, Dialect, Match, Op, Out, Res, State, StrForms, StrStyle, Tokens,
+    self, Cond, Cx, Dialect, Match, Op, Out, Res, State, StrForms, StrStyle, Tokens, correlation,
     is_dotted_word, network_text,
 };
 use super::{Backend, ConvertError, ConvertInput, Feature, Support};
@@ -172,6 +173,111 @@ impl Dialect for Esql {
             Some(query) => Ok(Out::Text(format!("qstr({})", literal(&query)))),
             None => Err(self.keyword_error(cx, m)),
         }
+    }
+
+    /// Correlations as the reference writes them: the rules' conditions OR-ed in one `where`
+    /// (tagged by `eval event_type=case(…)` for temporal ones), a `date_trunc` time bucket,
+    /// `stats … by timebucket, …` and a final `where`; `group-by` aliases become an
+    /// `eval alias=case(…)` of each rule's field. Time spans are written `5 minutes`.
+    fn render_correlation(
+        &self,
+        cx: &Cx<'_>,
+        rule: &CorrelationRule,
+    ) -> Result<String, ConvertError> {
+        use CorrelationType::*;
+        correlation::require(
+            cx,
+            rule,
+            &[EventCount, ValueCount, Temporal, ValueSum, ValueAvg],
+            "ES|QL `stats` counts and aggregates per time bucket, but does not order the events of several rules",
+        )?;
+        let parts = correlation::resolve(self, cx, rule, |_, out, _| {
+            Ok(match out {
+                Out::Text(t) => t,
+                _ => "true".to_string(),
+            })
+        })?;
+        let c = parts.correlation;
+        let single = parts.rules.len() == 1;
+        let mut lines = Vec::new();
+        let search = if single {
+            parts.rules[0].query.clone()
+        } else {
+            parts
+                .rules
+                .iter()
+                .map(|r| format!("({})", r.query))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        };
+        lines.push(format!(
+            "from * metadata _id, _index, _version | where {search}"
+        ));
+        if c.kind == Temporal {
+            let cases: Vec<String> = parts
+                .rules
+                .iter()
+                .map(|r| format!("{}, {}", r.query, literal(&r.name)))
+                .collect();
+            lines.push(format!("| eval event_type=case({})", cases.join(", ")));
+        }
+        for (alias, fields) in parts.alias_columns() {
+            let value = if single {
+                self.field(fields.first().copied().unwrap_or(alias))
+            } else {
+                let cases: Vec<String> = parts
+                    .rules
+                    .iter()
+                    .zip(&fields)
+                    .map(|(r, f)| format!("{}, {}", r.query, self.field(f)))
+                    .collect();
+                format!("case({})", cases.join(", "))
+            };
+            lines.push(format!("| eval {}={value}", self.field(alias)));
+        }
+        let (name, value) = match c.kind {
+            EventCount => ("event_count", "count()".to_string()),
+            ValueCount => (
+                "value_count",
+                format!(
+                    "count_distinct({})",
+                    self.field(correlation::value_field(cx, c)?)
+                ),
+            ),
+            ValueSum => (
+                "value_sum",
+                format!("sum({})", self.field(correlation::value_field(cx, c)?)),
+            ),
+            ValueAvg => (
+                "value_avg",
+                format!("avg({})", self.field(correlation::value_field(cx, c)?)),
+            ),
+            _ => ("event_type_count", "count_distinct(event_type)".to_string()),
+        };
+        let groupby: String = c
+            .group_by
+            .iter()
+            .map(|g| format!(", {}", self.field(g)))
+            .collect();
+        let unit = match c.timespan.unit {
+            's' => "seconds",
+            'm' => "minutes",
+            'h' => "hours",
+            _ => "days",
+        };
+        lines.push(format!(
+            "| eval timebucket=date_trunc({} {unit}, @timestamp) | stats {name}={value} by timebucket{groupby}",
+            c.timespan.count
+        ));
+        let tests: Vec<String> = parts
+            .conditions()
+            .iter()
+            .map(|(op, n)| format!("{name} {} {}", op.symbol(), n.text))
+            .collect();
+        lines.push(format!("| where {}", tests.join(" and ")));
+        let mut text = lines.join("\n");
+        text.push('\n');
+        Ok(text)
     }
 
     fn finish(&self, _cx: &Cx<'_>, query: Out, _st: &mut State) -> Result<String, ConvertError> {

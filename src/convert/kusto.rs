@@ -15,11 +15,12 @@
 //! and keywords as bare string literals (`* contains "…"` would search every column).
 
 use crate::sigma::SigmaString;
+use crate::sigma::rule::{CorrelationRule, CorrelationType};
 use crate::sigma::value::{Cidr, CompareOp, Number, Piece, RegexFlags};
 
 use super::text::{
-    self, Cond, Cx, Dialect, Match, Op, Out, Res, State, StrForms, StrStyle, Tokens, Val, is_word,
-    network_text,
+    self, Cond, Cx, Dialect, Match, Op, Out, Res, State, StrForms, StrStyle, Tokens, Val,
+    correlation, is_word, network_text,
 };
 use super::{Backend, ConvertError, ConvertInput, Feature, Support};
 
@@ -339,6 +340,110 @@ impl Dialect for Kusto {
             self.field(field),
             self.field(other)
         )))
+    }
+
+    /// Correlations as a `summarize` pipeline after the `where` expression: the rules'
+    /// conditions OR-ed (tagged by `extend event_type = case(…)` for temporal ones), then
+    /// `summarize … by bin(TimeGenerated, span), …` and a final `where`.
+    fn render_correlation(
+        &self,
+        cx: &Cx<'_>,
+        rule: &CorrelationRule,
+    ) -> Result<String, ConvertError> {
+        use CorrelationType::*;
+        correlation::require(
+            cx,
+            rule,
+            &[EventCount, ValueCount, Temporal, ValueSum, ValueAvg],
+            "`summarize` counts and aggregates per time bin, but does not order the events of several rules",
+        )?;
+        let parts = correlation::resolve(self, cx, rule, |_, out, _| {
+            Ok(match out {
+                Out::Text(t) => t,
+                _ => "true".to_string(),
+            })
+        })?;
+        let c = parts.correlation;
+        let single = parts.rules.len() == 1;
+        let mut lines = Vec::new();
+        lines.push(if single {
+            parts.rules[0].query.clone()
+        } else {
+            parts
+                .rules
+                .iter()
+                .map(|r| format!("({})", r.query))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        });
+        let quote = |text: &str| {
+            let mut out = String::from("\"");
+            push_escaped(&mut out, text);
+            out.push('"');
+            out
+        };
+        if c.kind == Temporal {
+            let cases: Vec<String> = parts
+                .rules
+                .iter()
+                .map(|r| format!("{}, {}", r.query, quote(&r.name)))
+                .collect();
+            lines.push(format!(
+                "| extend event_type = case({}, \"\")",
+                cases.join(", ")
+            ));
+        }
+        for (alias, fields) in parts.alias_columns() {
+            let value = if single {
+                format!(
+                    "tostring({})",
+                    self.field(fields.first().copied().unwrap_or(alias))
+                )
+            } else {
+                let cases: Vec<String> = parts
+                    .rules
+                    .iter()
+                    .zip(&fields)
+                    .map(|(r, f)| format!("{}, tostring({})", r.query, self.field(f)))
+                    .collect();
+                format!("case({}, \"\")", cases.join(", "))
+            };
+            lines.push(format!("| extend {} = {value}", self.field(alias)));
+        }
+        let (name, value) = match c.kind {
+            EventCount => ("event_count", "count()".to_string()),
+            ValueCount => (
+                "value_count",
+                format!("dcount({})", self.field(correlation::value_field(cx, c)?)),
+            ),
+            ValueSum => (
+                "value_sum",
+                format!("sum({})", self.field(correlation::value_field(cx, c)?)),
+            ),
+            ValueAvg => (
+                "value_avg",
+                format!("avg({})", self.field(correlation::value_field(cx, c)?)),
+            ),
+            _ => ("event_type_count", "dcount(event_type)".to_string()),
+        };
+        let groupby: String = c
+            .group_by
+            .iter()
+            .map(|g| format!(", {}", self.field(g)))
+            .collect();
+        lines.push(format!(
+            "| summarize {name} = {value} by bin(TimeGenerated, {}){groupby}",
+            c.timespan.text
+        ));
+        let tests: Vec<String> = parts
+            .conditions()
+            .iter()
+            .map(|(op, n)| format!("{name} {} {}", op.symbol(), n.text))
+            .collect();
+        lines.push(format!("| where {}", tests.join(" and ")));
+        let mut text = lines.join("\n");
+        text.push('\n');
+        Ok(text)
     }
 
     fn convert_keyword(&self, cx: &Cx<'_>, m: &Match<'_>, _st: &mut State) -> Res {

@@ -11,11 +11,12 @@
 //! (the reference refused them), and a regular expression under a negated group is tested
 //! through a flag, as piped filters cannot be negated as a group.
 
+use crate::sigma::rule::{CorrelationOp, CorrelationRule, CorrelationType};
 use crate::sigma::value::{Cidr, CompareOp, Number, RegexFlags};
 
 use super::text::{
-    self, Cx, Dialect, Match, Op, Out, Res, State, StrStyle, Tokens, Val, is_dotted_word,
-    network_text,
+    self, Cx, Dialect, Match, Op, Out, Res, State, StrStyle, Tokens, Val, correlation,
+    is_dotted_word, network_text,
 };
 use super::{Backend, ConvertError, ConvertInput, Feature, Support};
 
@@ -182,6 +183,91 @@ impl Dialect for Splunk {
             Val::Regex(p, f) => Ok(Out::Text(self.value_re(p, *f))),
             _ => Err(self.keyword_error(cx, m)),
         }
+    }
+
+    /// Correlations as the reference writes them (`| multisearch` of the rules tagged with
+    /// `event_type`, `| bin _time`, `| stats … by _time …`, `| search`), plus the value sums
+    /// and averages; a rule query that begins with a command gets the `*` base search first.
+    fn render_correlation(
+        &self,
+        cx: &Cx<'_>,
+        rule: &CorrelationRule,
+    ) -> Result<String, ConvertError> {
+        use CorrelationType::*;
+        correlation::require(
+            cx,
+            rule,
+            &[EventCount, ValueCount, Temporal, ValueSum, ValueAvg],
+            "Splunk `stats` counts and aggregates per time bucket, but does not order the events of several rules",
+        )?;
+        let parts = correlation::resolve(self, cx, rule, |cx, out, st| {
+            let q = self.finish(cx, out, st)?;
+            Ok(if q.starts_with('\n') {
+                format!("*{q}")
+            } else {
+                q
+            })
+        })?;
+        let c = parts.correlation;
+        let temporal = c.kind == Temporal;
+        let search = if parts.rules.len() == 1 && !temporal {
+            let r = &parts.rules[0];
+            let mut q = r.query.clone();
+            for (alias, field) in &r.aliases {
+                q.push_str(&format!("\n| rename {field} as {alias}"));
+            }
+            q
+        } else {
+            let subsearches: Vec<String> = parts
+                .rules
+                .iter()
+                .map(|r| {
+                    let renames: String = r
+                        .aliases
+                        .iter()
+                        .map(|(alias, field)| format!(" | rename {field} as {alias}"))
+                        .collect();
+                    format!(
+                        "[ search {} | eval event_type=\"{}\"{renames} ]",
+                        r.query, r.name
+                    )
+                })
+                .collect();
+            format!("| multisearch\n{}", subsearches.join("\n"))
+        };
+        let groupby: String = c.group_by.iter().map(|g| format!(" {g}")).collect();
+        let (value, name) = match c.kind {
+            EventCount => ("count".to_string(), "event_count"),
+            ValueCount => (
+                format!("dc({})", correlation::value_field(cx, c)?),
+                "value_count",
+            ),
+            ValueSum => (
+                format!("sum({})", correlation::value_field(cx, c)?),
+                "value_sum",
+            ),
+            ValueAvg => (
+                format!("avg({})", correlation::value_field(cx, c)?),
+                "value_avg",
+            ),
+            _ => ("dc(event_type)".to_string(), "event_type_count"),
+        };
+        let tests: Vec<String> = parts
+            .conditions()
+            .iter()
+            .map(|(op, n)| {
+                let symbol = match op {
+                    CorrelationOp::Eq => "=",
+                    other => other.symbol(),
+                };
+                format!("{name} {symbol} {}", n.text)
+            })
+            .collect();
+        Ok(format!(
+            "{search}\n\n| bin _time span={}\n| stats {value} as {name} by _time{groupby}\n\n| search {}\n",
+            c.timespan.text,
+            tests.join(" ")
+        ))
     }
 
     fn finish(&self, _cx: &Cx<'_>, query: Out, st: &mut State) -> Result<String, ConvertError> {

@@ -21,6 +21,8 @@ use crate::sigma::{
 
 use super::{ConvertError, ConvertInput};
 
+pub mod correlation;
+
 /// A node of the boolean tree a rule condition is converted from.
 #[derive(Debug, Clone)]
 pub enum Cond<'a> {
