@@ -7,12 +7,14 @@
 //! full-text queries over every field (the query string the `lucene` target writes for them).
 
 use crate::sigma::SigmaString;
+use crate::sigma::condition::{AggregateFunction, AggregateOp};
+use crate::sigma::diagnostic::NodePath;
 use crate::sigma::rule::{CorrelationRule, CorrelationType};
 use crate::sigma::value::{Cidr, CompareOp, Number, RegexFlags};
 
 use super::text::{
-    self, Cond, Cx, Dialect, Match, Op, Out, Res, State, StrForms, StrStyle, Tokens, correlation,
-    is_dotted_word, network_text,
+    self, Cond, Cx, Dialect, Match, Op, Out, PipeAggregation, Res, State, StrForms, StrStyle,
+    Tokens, correlation, is_dotted_word, network_text,
 };
 use super::{Backend, ConvertError, ConvertInput, Feature, Support};
 
@@ -259,15 +261,10 @@ impl Dialect for Esql {
             .iter()
             .map(|g| format!(", {}", self.field(g)))
             .collect();
-        let unit = match c.timespan.unit {
-            's' => "seconds",
-            'm' => "minutes",
-            'h' => "hours",
-            _ => "days",
-        };
         lines.push(format!(
-            "| eval timebucket=date_trunc({} {unit}, @timestamp) | stats {name}={value} by timebucket{groupby}",
-            c.timespan.count
+            "| eval timebucket=date_trunc({} {}, @timestamp) | stats {name}={value} by timebucket{groupby}",
+            c.timespan.count,
+            time_unit(c.timespan.unit)
         ));
         let tests: Vec<String> = parts
             .conditions()
@@ -280,12 +277,64 @@ impl Dialect for Esql {
         Ok(text)
     }
 
+    /// `| count() by group > n` as `| stats` per group (and per `timeframe` bucket), then
+    /// `| where`.
+    fn aggregate(
+        &self,
+        _cx: &Cx<'_>,
+        query: String,
+        a: &PipeAggregation<'_>,
+        _at: &NodePath,
+    ) -> Result<String, ConvertError> {
+        let value = match (a.function, a.field) {
+            (AggregateFunction::Count, None) => "count()".to_string(),
+            (AggregateFunction::Count, Some(f)) => format!("count_distinct({})", self.field(f)),
+            (function, f) => format!("{}({})", function.name(), self.field(f.unwrap_or_default())),
+        };
+        let mut keys = Vec::new();
+        let mut lines = vec![query];
+        if let Some(t) = &a.timeframe {
+            lines.push(format!(
+                "| eval timebucket=date_trunc({} {}, @timestamp)",
+                t.count,
+                time_unit(t.unit)
+            ));
+            keys.push("timebucket".to_string());
+        }
+        if let Some(g) = a.group_by {
+            keys.push(self.field(g));
+        }
+        let by = if keys.is_empty() {
+            String::new()
+        } else {
+            format!(" by {}", keys.join(", "))
+        };
+        let column = a.column();
+        lines.push(format!("| stats {column}={value}{by}"));
+        let op = match a.op {
+            AggregateOp::Eq => "==",
+            other => other.symbol(),
+        };
+        lines.push(format!("| where {column} {op} {}", a.threshold.text));
+        Ok(lines.join("\n"))
+    }
+
     fn finish(&self, _cx: &Cx<'_>, query: Out, _st: &mut State) -> Result<String, ConvertError> {
         let q = match query {
             Out::Text(q) => q,
             _ => "true".to_string(),
         };
         Ok(format!("from * metadata _id, _index, _version | where {q}"))
+    }
+}
+
+/// The ES|QL name of a Sigma time span unit.
+fn time_unit(unit: char) -> &'static str {
+    match unit {
+        's' => "seconds",
+        'm' => "minutes",
+        'h' => "hours",
+        _ => "days",
     }
 }
 
@@ -317,8 +366,8 @@ impl Backend for Esql {
             Feature::TimePart => Support::No(
                 "date parts are not converted (ES|QL would need `date_extract()` per part)",
             ),
-            Feature::Aggregation | Feature::Near => Support::No(
-                "the deprecated pipe aggregations are not converted; write them as correlation rules",
+            Feature::Near => Support::No(
+                "`| near` needs events of several searches close in time; write it as a temporal correlation rule",
             ),
             Feature::Placeholder => Support::No(text::PLACEHOLDER_REASON),
             Feature::Filter => Support::No(text::FILTER_REASON),

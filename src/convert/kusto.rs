@@ -15,12 +15,14 @@
 //! and keywords as bare string literals (`* contains "…"` would search every column).
 
 use crate::sigma::SigmaString;
+use crate::sigma::condition::{AggregateFunction, AggregateOp};
+use crate::sigma::diagnostic::NodePath;
 use crate::sigma::rule::{CorrelationRule, CorrelationType};
 use crate::sigma::value::{Cidr, CompareOp, Number, Piece, RegexFlags};
 
 use super::text::{
-    self, Cond, Cx, Dialect, Match, Op, Out, Res, State, StrForms, StrStyle, Tokens, Val,
-    correlation, is_word, network_text,
+    self, Cond, Cx, Dialect, Match, Op, Out, PipeAggregation, Res, State, StrForms, StrStyle,
+    Tokens, Val, correlation, is_word, network_text,
 };
 use super::{Backend, ConvertError, ConvertInput, Feature, Support};
 
@@ -446,6 +448,43 @@ impl Dialect for Kusto {
         Ok(text)
     }
 
+    /// `| count() by group > n` as `| summarize` per group (and per `timeframe` bin), then
+    /// `| where`.
+    fn aggregate(
+        &self,
+        _cx: &Cx<'_>,
+        query: String,
+        a: &PipeAggregation<'_>,
+        _at: &NodePath,
+    ) -> Result<String, ConvertError> {
+        let value = match (a.function, a.field) {
+            (AggregateFunction::Count, None) => "count()".to_string(),
+            (AggregateFunction::Count, Some(f)) => format!("dcount({})", self.field(f)),
+            (function, f) => format!("{}({})", function.name(), self.field(f.unwrap_or_default())),
+        };
+        let mut keys = Vec::new();
+        if let Some(t) = &a.timeframe {
+            keys.push(format!("bin(TimeGenerated, {})", t.text));
+        }
+        if let Some(g) = a.group_by {
+            keys.push(self.field(g));
+        }
+        let by = if keys.is_empty() {
+            String::new()
+        } else {
+            format!(" by {}", keys.join(", "))
+        };
+        let column = a.column();
+        let op = match a.op {
+            AggregateOp::Eq => "==",
+            other => other.symbol(),
+        };
+        Ok(format!(
+            "{query}\n| summarize {column} = {value}{by}\n| where {column} {op} {}",
+            a.threshold.text
+        ))
+    }
+
     fn convert_keyword(&self, cx: &Cx<'_>, m: &Match<'_>, _st: &mut State) -> Res {
         match &m.value {
             Val::Str(s) => Ok(Out::Text(self.value_str(s))),
@@ -467,8 +506,8 @@ impl Backend for Kusto {
     fn support(&self, feature: Feature) -> Support {
         match feature {
             Feature::TimePart => Support::No("date parts are not converted for KQL"),
-            Feature::Aggregation | Feature::Near => Support::No(
-                "the deprecated pipe aggregations are not converted; write them as correlation rules",
+            Feature::Near => Support::No(
+                "`| near` needs events of several searches close in time; write it as a temporal correlation rule",
             ),
             Feature::Placeholder => Support::No(text::PLACEHOLDER_REASON),
             Feature::Filter => Support::No(text::FILTER_REASON),

@@ -11,12 +11,14 @@
 //! (the reference refused them), and a regular expression under a negated group is tested
 //! through a flag, as piped filters cannot be negated as a group.
 
+use crate::sigma::condition::AggregateFunction;
+use crate::sigma::diagnostic::NodePath;
 use crate::sigma::rule::{CorrelationOp, CorrelationRule, CorrelationType};
 use crate::sigma::value::{Cidr, CompareOp, Number, RegexFlags};
 
 use super::text::{
-    self, Cx, Dialect, Match, Op, Out, Res, State, StrStyle, Tokens, Val, correlation,
-    is_dotted_word, network_text,
+    self, Cx, Dialect, Match, Op, Out, PipeAggregation, Res, State, StrStyle, Tokens, Val,
+    correlation, is_dotted_word, network_text,
 };
 use super::{Backend, ConvertError, ConvertInput, Feature, Support};
 
@@ -270,6 +272,44 @@ impl Dialect for Splunk {
         ))
     }
 
+    /// `| count() by group > n` as `| stats` per group (and per `timeframe` bucket), then
+    /// `| search`.
+    fn aggregate(
+        &self,
+        _cx: &Cx<'_>,
+        query: String,
+        a: &PipeAggregation<'_>,
+        _at: &NodePath,
+    ) -> Result<String, ConvertError> {
+        let query = if query.starts_with('\n') {
+            format!("*{query}")
+        } else {
+            query
+        };
+        let value = match (a.function, a.field) {
+            (AggregateFunction::Count, None) => "count".to_string(),
+            (AggregateFunction::Count, Some(f)) => format!("dc({f})"),
+            (function, field) => format!("{}({})", function.name(), field.unwrap_or_default()),
+        };
+        let (bin, by_time) = match &a.timeframe {
+            Some(t) => (format!("| bin _time span={}\n", t.text), " _time"),
+            None => (String::new(), ""),
+        };
+        let by = match (by_time, a.group_by) {
+            ("", None) => String::new(),
+            (time, group) => format!(
+                " by{time}{}",
+                group.map(|g| format!(" {g}")).unwrap_or_default()
+            ),
+        };
+        let column = a.column();
+        Ok(format!(
+            "{query}\n\n{bin}| stats {value} as {column}{by}\n\n| search {column} {} {}",
+            a.op.symbol(),
+            a.threshold.text
+        ))
+    }
+
     fn finish(&self, _cx: &Cx<'_>, query: Out, st: &mut State) -> Result<String, ConvertError> {
         // A condition made only of piped parts searches everything, then filters.
         let mut query = match query {
@@ -472,8 +512,8 @@ impl Backend for Splunk {
                 Support::No("the Splunk search command matches field values case-insensitively")
             }
             Feature::TimePart => Support::No("date parts are not converted for Splunk"),
-            Feature::Aggregation | Feature::Near => Support::No(
-                "the deprecated pipe aggregations are not converted; write them as correlation rules",
+            Feature::Near => Support::No(
+                "`| near` needs events of several searches close in time; write it as a temporal correlation rule",
             ),
             Feature::Placeholder => Support::No(text::PLACEHOLDER_REASON),
             Feature::Filter => Support::No(text::FILTER_REASON),

@@ -9,14 +9,14 @@
 //! converter departs from the common behaviour. Every hook has the common behaviour as its
 //! default, so a new target is one small file.
 
-use std::fmt::Write as _;
-
+use crate::sigma::condition::{AggregateFunction, AggregateOp};
 use crate::sigma::condition::{Quantifier, SelectorTarget};
 use crate::sigma::diagnostic::NodePath;
+use crate::sigma::rule::Timespan;
 use crate::sigma::value::{Cidr, CompareOp, Number, RegexFlags};
 use crate::sigma::{
-    Combine, ConditionExpr, CorrelationRule, Detection, FieldMatch, Modifier, Piece, SearchBody,
-    SigmaKind, SigmaString, Value,
+    Aggregation, Combine, ConditionExpr, CorrelationRule, Detection, FieldMatch, Modifier, Piece,
+    SearchBody, SigmaKind, SigmaString, Value,
 };
 
 use super::{ConvertError, ConvertInput};
@@ -789,6 +789,22 @@ pub trait Dialect: Sync + Send {
         ))
     }
 
+    /// Appends a deprecated pipe aggregation to a converted query.
+    fn aggregate(
+        &self,
+        cx: &Cx<'_>,
+        query: String,
+        aggregation: &PipeAggregation<'_>,
+        at: &NodePath,
+    ) -> Result<String, ConvertError> {
+        let _ = (query, aggregation);
+        Err(cx.input.error(
+            "| count()",
+            at,
+            format!("{} cannot express pipe aggregations", cx.target),
+        ))
+    }
+
     /// An error for a keyword search the target cannot express.
     fn keyword_error(&self, cx: &Cx<'_>, m: &Match<'_>) -> ConvertError {
         cx.error_at(
@@ -1140,20 +1156,81 @@ pub fn render_rule(
             Some(tree) => dialect.convert(&cx, &tree, &mut st)?,
             None => Out::Nothing,
         };
-        queries.push(dialect.finish(&cx, out, &mut st)?);
+        let query = dialect.finish(&cx, out, &mut st)?;
+        queries.push(match &condition.aggregation {
+            None => query,
+            Some(Aggregation::Function {
+                function,
+                field,
+                group_by,
+                op,
+                threshold,
+            }) => {
+                let timeframe = match detection.timeframe.as_deref() {
+                    Some(t) => Some(Timespan::parse(t).map_err(|e| {
+                        input.error("timeframe", &condition.path, e)
+                    })?),
+                    None => None,
+                };
+                if *function != AggregateFunction::Count && field.is_none() {
+                    return Err(input.error(
+                        "| count()",
+                        &condition.path,
+                        format!("`{}()` needs the field it aggregates", function.name()),
+                    ));
+                }
+                let aggregation = PipeAggregation {
+                    function: *function,
+                    field: field.as_deref(),
+                    group_by: group_by.as_deref(),
+                    op: *op,
+                    threshold,
+                    timeframe,
+                };
+                dialect.aggregate(&cx, query, &aggregation, &condition.path)?
+            }
+            Some(Aggregation::Near { .. }) => {
+                return Err(input.error(
+                    "| near",
+                    &condition.path,
+                    format!("{target} cannot express `| near`: it needs events of several searches close in time; write it as a temporal correlation rule"),
+                ));
+            }
+        });
     }
     let mut text = queries.join("\n\n");
     text.push('\n');
     Ok(text)
 }
 
-/// Writes `items` joined by `sep` into `out`.
-pub fn join_into(out: &mut String, items: &[String], sep: &str) {
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push_str(sep);
+/// A deprecated pipe aggregation (`| count(field) by group > n`) with the rule's `timeframe`.
+#[derive(Debug, Clone)]
+pub struct PipeAggregation<'a> {
+    /// The function.
+    pub function: AggregateFunction,
+    /// The aggregated field (`count()` has none; `count(field)` counts distinct values).
+    pub field: Option<&'a str>,
+    /// The `by` field.
+    pub group_by: Option<&'a str>,
+    /// The comparison.
+    pub op: AggregateOp,
+    /// The threshold.
+    pub threshold: &'a Number,
+    /// The time window, when the rule has a `timeframe`.
+    pub timeframe: Option<Timespan>,
+}
+
+impl PipeAggregation<'_> {
+    /// The name of the computed column.
+    pub fn column(&self) -> &'static str {
+        match (self.function, self.field) {
+            (AggregateFunction::Count, None) => "event_count",
+            (AggregateFunction::Count, Some(_)) => "value_count",
+            (AggregateFunction::Min, _) => "value_min",
+            (AggregateFunction::Max, _) => "value_max",
+            (AggregateFunction::Avg, _) => "value_avg",
+            (AggregateFunction::Sum, _) => "value_sum",
         }
-        let _ = write!(out, "{item}");
     }
 }
 
