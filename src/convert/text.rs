@@ -1306,6 +1306,134 @@ mod tests {
         );
     }
 
+    fn rule(detection: &str) -> crate::sigma::RuleFile {
+        let indented: String = detection.lines().map(|l| format!("    {l}\n")).collect();
+        let text = format!(
+            "title: T\nlogsource:\n    product: windows\ndetection:\n{indented}level: low\n"
+        );
+        let file = crate::sigma::parse_source(
+            std::path::Path::new("t.yml"),
+            std::path::Path::new("t.yml"),
+            text,
+            &crate::sigma::ParseOptions::default(),
+        );
+        assert!(!file.has_errors(), "{:?}", file.diagnostics);
+        file
+    }
+
+    fn tree_of(file: &crate::sigma::RuleFile) -> Cond<'_> {
+        let SigmaKind::Rule(r) = &file.documents[0].kind else {
+            panic!("a rule")
+        };
+        build(&r.detection, &r.detection.conditions[0].expr).expect("a tree")
+    }
+
+    fn matches<'a>(cond: &'a Cond<'a>, out: &mut Vec<&'a Match<'a>>) {
+        match cond {
+            Cond::And(a) | Cond::Or(a) => a.iter().for_each(|c| matches(c, out)),
+            Cond::Not(c) => matches(c, out),
+            Cond::Match(m) => out.push(m),
+        }
+    }
+
+    #[test]
+    fn a_one_of_selector_with_one_match_still_counts_as_an_or() {
+        let file = rule("sel_a:\n    A: 1\nother:\n    B: 2\ncondition: 1 of sel_* and other");
+        let tree = tree_of(&file);
+        let Cond::And(args) = &tree else {
+            panic!("an AND: {tree:?}")
+        };
+        assert_eq!(args.len(), 2);
+        let mut found = Vec::new();
+        matches(&tree, &mut found);
+        let flags: Vec<(Option<&str>, bool)> =
+            found.iter().map(|m| (m.field, m.under_or)).collect();
+        assert_eq!(flags, vec![(Some("A"), true), (Some("B"), false)]);
+    }
+
+    #[test]
+    fn values_become_or_and_all_becomes_and() {
+        let file = rule(
+            "sel:\n    A:\n        - x\n        - y\n    B|contains|all:\n        - p\n        - q\ncondition: sel",
+        );
+        let tree = tree_of(&file);
+        let Cond::And(items) = &tree else {
+            panic!("{tree:?}")
+        };
+        assert!(matches!(&items[0], Cond::Or(v) if v.len() == 2));
+        assert!(matches!(&items[1], Cond::And(v) if v.len() == 2));
+    }
+
+    #[test]
+    fn windash_values_are_expansions_even_without_a_dash() {
+        let file = rule(
+            "sel:\n    C|windash|contains:\n        - ' -a'\n        - 'plain'\ncondition: sel",
+        );
+        let tree = tree_of(&file);
+        let Cond::Or(values) = &tree else {
+            panic!("{tree:?}")
+        };
+        let sizes: Vec<usize> = values
+            .iter()
+            .map(|v| match v {
+                Cond::Match(Match {
+                    value: Val::Expansion(e),
+                    ..
+                }) => e.len(),
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(sizes, vec![5, 1]);
+    }
+
+    #[test]
+    fn matches_under_a_negated_group_are_marked() {
+        let file = rule("a:\n    A: 1\nb:\n    B: 2\n    C: 3\ncondition: a and not b and not a");
+        let tree = tree_of(&file);
+        let mut found = Vec::new();
+        matches(&tree, &mut found);
+        let marks: Vec<bool> = found.iter().map(|m| m.under_negated_group).collect();
+        // `not a` negates a single match; `not b` a group of two.
+        assert_eq!(marks, vec![false, true, true, false]);
+    }
+
+    #[test]
+    fn string_forms_follow_pysigma_order() {
+        use crate::convert::esql::Esql;
+        let forms = Esql.str_forms();
+        let render = |raw: &str| Esql.render_str("F", &SigmaString::parse(raw), &forms);
+        assert_eq!(render("ab*"), "starts_with(F, \"ab\")");
+        assert_eq!(render("*ab"), "ends_with(F, \"ab\")");
+        assert_eq!(render("*ab*"), "F like \"*ab*\"");
+        assert_eq!(render("a*b"), "F like \"a*b\"");
+        assert_eq!(render("ab"), "F==\"ab\"");
+    }
+
+    #[test]
+    fn precedence_groups_only_looser_operands() {
+        use crate::convert::esql::Esql;
+        let file = rule(
+            "a:\n    A: 1\nb:\n    B: 2\nc:\n    C: 3\ncondition: (a or b) and c or not (a and b)",
+        );
+        let tree = tree_of(&file);
+        let input = ConvertInput {
+            file: &file,
+            document: &file.documents[0],
+            rules: &crate::sigma::RuleSet::default(),
+        };
+        let cx = Cx {
+            input: &input,
+            target: "esql",
+        };
+        let out = Esql
+            .convert(&cx, &tree, &mut State::default())
+            .expect("converts");
+        assert_eq!(
+            out,
+            Out::Text("(A==1 or B==2) and C==3 or not (A==1 and B==2)".into())
+        );
+    }
+
     #[test]
     fn identifiers() {
         assert!(is_dotted_word("process.name"));
