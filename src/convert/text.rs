@@ -859,7 +859,15 @@ pub fn default_convert_not<D: Dialect + ?Sized>(
     st: &mut State,
 ) -> Res {
     let t = d.tokens();
-    if arg.op().is_some() {
+    // An expansion is an OR of its variants: negated, it needs its group like any OR.
+    let expansion = matches!(
+        arg,
+        Cond::Match(Match {
+            value: Val::Expansion(v),
+            ..
+        }) if v.len() > 1
+    );
+    if arg.op().is_some() || (expansion && !d.expansion_as_in()) {
         return Ok(match d.convert_group(cx, arg, st)? {
             Out::Text(g) => Out::Text(format!("{}{}{g}", t.not, t.separator)),
             other => other,
