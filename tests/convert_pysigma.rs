@@ -1232,6 +1232,109 @@ condition: selection"#,
         ],
     },
     Case {
+        name: "windash_negated",
+        kind: Kind::Rule,
+        body: r#"selection:
+    Image|endswith: '\regsvr32.exe'
+filter:
+    CommandLine|windash|contains: ' -n '
+condition: selection and not filter"#,
+        expect: [
+            (
+                "lucene",
+                Ok(
+                    r#"Image:*\\regsvr32.exe AND (NOT CommandLine:(*\ \-n\ * OR *\ \/n\ * OR *\ –n\ * OR *\ —n\ * OR *\ ―n\ *))"#,
+                ),
+            ),
+            (
+                "splunk",
+                Ok(
+                    r#"Image="*\\regsvr32.exe" NOT (CommandLine="* -n *" OR CommandLine="* /n *" OR CommandLine="* –n *" OR CommandLine="* —n *" OR CommandLine="* ―n *")"#,
+                ),
+            ),
+            (
+                "eql",
+                Ok(
+                    r#"any where Image:"*\\regsvr32.exe" and (not CommandLine like~ ("* -n *", "* /n *", "* –n *", "* —n *", "* ―n *"))"#,
+                ),
+            ),
+            (
+                "esql",
+                Ok(
+                    r#"from * metadata _id, _index, _version | where ends_with(Image, "\\regsvr32.exe") and not (CommandLine like "* -n *" or CommandLine like "* /n *" or CommandLine like "* –n *" or CommandLine like "* —n *" or CommandLine like "* ―n *")"#,
+                ),
+            ),
+            (
+                "kusto",
+                Ok(
+                    r#"Image endswith "\\regsvr32.exe" and (not(CommandLine contains " -n " or CommandLine contains " /n " or CommandLine contains " –n " or CommandLine contains " —n " or CommandLine contains " ―n "))"#,
+                ),
+            ),
+        ],
+    },
+    Case {
+        name: "cidr_single_address",
+        kind: Kind::Rule,
+        body: r#"selection:
+    SourceIp|cidr: '192.0.2.7'
+condition: selection"#,
+        expect: [
+            ("lucene", Ok(r#"SourceIp:192.0.2.7\/32"#)),
+            ("splunk", Ok(r#"SourceIp="192.0.2.7/32""#)),
+            (
+                "eql",
+                Ok(r#"any where cidrMatch(SourceIp, "192.0.2.7/32")"#),
+            ),
+            (
+                "esql",
+                Ok(
+                    r#"from * metadata _id, _index, _version | where cidr_match(SourceIp, "192.0.2.7/32")"#,
+                ),
+            ),
+            ("kusto", Ok(r#"ipv4_is_in_range(SourceIp, "192.0.2.7/32")"#)),
+        ],
+    },
+    Case {
+        name: "regex_multiline_dotall",
+        kind: Kind::Rule,
+        body: r#"selection:
+    Payload|re|m|s: '^begin.*end$'
+condition: selection"#,
+        expect: [
+            ("lucene", Ok(r#"Payload:/(?ms)^begin.*end$/"#)),
+            (
+                "splunk",
+                Ok(r#"*
+| regex Payload="(?ms)^begin.*end$""#),
+            ),
+            ("eql", Ok(r#"any where Payload regex~ "^begin.*end$""#)),
+            (
+                "esql",
+                Ok(
+                    r#"from * metadata _id, _index, _version | where Payload rlike "(?ms)^begin.*end$""#,
+                ),
+            ),
+            ("kusto", Ok(r#"Payload matches regex "(?ms)^begin.*end$""#)),
+        ],
+    },
+    Case {
+        name: "control_characters",
+        kind: Kind::Rule,
+        body: r#"selection:
+    CommandLine: "tab\there"
+condition: selection"#,
+        expect: [
+            ("lucene", Ok(r#"CommandLine:tab\	here"#)),
+            ("splunk", Ok(r#"CommandLine="tab	here""#)),
+            ("eql", Ok(r#"any where CommandLine:"tab\there""#)),
+            (
+                "esql",
+                Ok(r#"from * metadata _id, _index, _version | where CommandLine=="tab	here""#),
+            ),
+            ("kusto", Ok(r#"CommandLine =~ "tab\there""#)),
+        ],
+    },
+    Case {
         name: "base64offset",
         kind: Kind::Rule,
         body: r#"selection:

@@ -89,6 +89,18 @@ impl Dialect for Esql {
         FORMS
     }
 
+    /// Strings as the reference writes them (`\\`, `\"`, and `\*`/`\?` for literal
+    /// wildcards), with line breaks escaped: ES|QL strings cannot hold them raw.
+    fn value_str(&self, s: &SigmaString) -> String {
+        let body = text::escape_string(s, &TOKENS.string, TOKENS.string.add_escaped);
+        let body = if body.contains(['\n', '\r']) {
+            body.replace('\n', "\\n").replace('\r', "\\r")
+        } else {
+            body
+        };
+        format!("\"{body}\"")
+    }
+
     /// ES|QL compares strings case-sensitively (`==`, `like`, `starts_with`…), so a `|cased`
     /// value is written like any other.
     fn convert_cased(&self, _cx: &Cx<'_>, field: &str, s: &SigmaString, _m: &Match<'_>) -> Res {

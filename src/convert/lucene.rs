@@ -18,6 +18,11 @@ pub struct Lucene;
 /// Characters the query string syntax reserves, escaped in values.
 const RESERVED: &str = "+-=&|!(){}[]<>^\"~*?:\\/ ";
 
+/// Characters escaped in unquoted values and keywords: the reserved ones and the other
+/// whitespace the query parser splits terms on (the reference escaped only the space, so a
+/// tab split the value in two terms).
+const RESERVED_AND_WHITESPACE: &str = "+-=&|!(){}[]<>^\"~*?:\\/ \t\n\r\u{b}\u{c}";
+
 const TOKENS: Tokens = Tokens {
     precedence: [Op::Not, Op::Or, Op::And],
     parenthesize: true,
@@ -90,7 +95,7 @@ impl Dialect for Lucene {
                 escape_string(s, &TOKENS.string, &reserved_but_space)
             );
         }
-        let body = escape_string(s, &TOKENS.string, RESERVED);
+        let body = escape_string(s, &TOKENS.string, RESERVED_AND_WHITESPACE);
         if s.is_empty() {
             format!("\"{body}\"")
         } else {
@@ -220,7 +225,7 @@ impl Dialect for Lucene {
 pub(crate) fn keyword_query(value: &Val<'_>) -> Option<String> {
     match value {
         Val::Str(s) => {
-            let body = escape_string(s, &TOKENS.string, RESERVED);
+            let body = escape_string(s, &TOKENS.string, RESERVED_AND_WHITESPACE);
             Some(if s.is_empty() {
                 format!("*\"{body}\"*")
             } else {
