@@ -387,6 +387,10 @@ impl Backend for Esql {
         }
     }
 
+    fn join_outputs(&self, outputs: Vec<String>) -> String {
+        text::join_queries(outputs)
+    }
+
     fn render(&self, input: &ConvertInput<'_>) -> Result<String, ConvertError> {
         text::render(self, self.name(), input)
     }

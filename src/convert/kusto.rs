@@ -515,6 +515,10 @@ impl Backend for Kusto {
         }
     }
 
+    fn join_outputs(&self, outputs: Vec<String>) -> String {
+        text::join_queries(outputs)
+    }
+
     fn render(&self, input: &ConvertInput<'_>) -> Result<String, ConvertError> {
         let brackets = match &input.document.kind {
             crate::sigma::SigmaKind::Rule(rule) => rule.detection.conditions.iter().any(|c| {

@@ -278,6 +278,10 @@ impl Backend for Lucene {
         }
     }
 
+    fn join_outputs(&self, outputs: Vec<String>) -> String {
+        text::join_queries(outputs)
+    }
+
     fn render(&self, input: &ConvertInput<'_>) -> Result<String, ConvertError> {
         text::render(self, self.name(), input)
     }

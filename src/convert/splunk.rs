@@ -521,6 +521,10 @@ impl Backend for Splunk {
         }
     }
 
+    fn join_outputs(&self, outputs: Vec<String>) -> String {
+        text::join_queries(outputs)
+    }
+
     fn render(&self, input: &ConvertInput<'_>) -> Result<String, ConvertError> {
         text::render(self, self.name(), input)
     }

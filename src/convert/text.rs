@@ -289,31 +289,6 @@ pub fn network_address(cidr: &Cidr) -> std::net::IpAddr {
     }
 }
 
-/// Python's `str()` of a Sigma string: literal `*`/`?` escaped, wildcards as `*`/`?`.
-pub fn plain_text(s: &SigmaString) -> String {
-    let mut out = String::new();
-    for piece in s.pieces() {
-        match piece {
-            Piece::Text(t) => {
-                for c in t.chars() {
-                    if c == '*' || c == '?' {
-                        out.push('\\');
-                    }
-                    out.push(c);
-                }
-            }
-            Piece::AnyString => out.push('*'),
-            Piece::AnyChar => out.push('?'),
-            Piece::Placeholder(p) => {
-                out.push('%');
-                out.push_str(p);
-                out.push('%');
-            }
-        }
-    }
-    out
-}
-
 /// A set of ASCII characters, for escaping without scanning strings per character.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CharSet([u64; 2]);
@@ -1211,6 +1186,12 @@ pub fn render_rule(
     Ok(text)
 }
 
+/// Joins the outputs of the documents of one file as sigma-cli prints several queries: a
+/// blank line between them.
+pub fn join_queries(outputs: Vec<String>) -> String {
+    outputs.join("\n")
+}
+
 /// A deprecated pipe aggregation (`| count(field) by group > n`) with the rule's `timeframe`.
 #[derive(Debug, Clone)]
 pub struct PipeAggregation<'a> {
@@ -1262,11 +1243,6 @@ mod tests {
         );
         let q = SigmaString::literal("say \"hi\"");
         assert_eq!(escape_string(&q, &style, ""), r#"say \"hi\""#);
-    }
-
-    #[test]
-    fn plain_text_escapes_literal_wildcards() {
-        assert_eq!(plain_text(&SigmaString::parse(r"a\*b*")), r"a\*b*");
     }
 
     #[test]
