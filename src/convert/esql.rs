@@ -214,8 +214,8 @@ impl Dialect for Esql {
         let c = parts.correlation;
         let single = parts.rules.len() == 1;
         let mut lines = Vec::new();
-        let search = if single {
-            parts.rules[0].query.clone()
+        let search = if let [only] = parts.rules.as_slice() {
+            only.query.clone()
         } else {
             parts
                 .rules

@@ -368,8 +368,8 @@ impl Dialect for Kusto {
         let c = parts.correlation;
         let single = parts.rules.len() == 1;
         let mut lines = Vec::new();
-        lines.push(if single {
-            parts.rules[0].query.clone()
+        lines.push(if let [only] = parts.rules.as_slice() {
+            only.query.clone()
         } else {
             parts
                 .rules

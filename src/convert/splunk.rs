@@ -212,8 +212,7 @@ impl Dialect for Splunk {
         })?;
         let c = parts.correlation;
         let temporal = c.kind == Temporal;
-        let search = if parts.rules.len() == 1 && !temporal {
-            let r = &parts.rules[0];
+        let search = if let ([r], false) = (parts.rules.as_slice(), temporal) {
             let mut q = r.query.clone();
             for (alias, field) in &r.aliases {
                 q.push_str(&format!("\n| rename {field} as {alias}"));

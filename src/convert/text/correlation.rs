@@ -122,6 +122,9 @@ where
     D: Dialect + Backend,
     F: Fn(&Cx<'_>, Out, &mut State) -> Result<String, ConvertError>,
 {
+    if rule.correlation.rules.is_empty() {
+        return Err(refuse(cx, "this correlation", "it references no rule"));
+    }
     let rules = cx.input.rules;
     let mut out = Vec::with_capacity(rule.correlation.rules.len());
     for reference in &rule.correlation.rules {
