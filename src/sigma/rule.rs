@@ -618,7 +618,7 @@ pub fn parse_document(
     let kind = if let Some(correlation) = doc.get("correlation") {
         let correlation = parse_correlation(correlation, doc, &root.key("correlation"), problems);
         correlation.map(|correlation| SigmaKind::Correlation(CorrelationRule { meta, correlation }))
-    } else if doc.contains_key("filter") && !doc.contains_key("detection") {
+    } else if is_filter_document(doc) {
         let logsource = required_logsource(doc, root, problems);
         let filter = parse_filter(&doc["filter"], &root.key("filter"), options, problems);
         match (logsource, filter) {
@@ -655,6 +655,11 @@ pub fn parse_document(
         return None;
     }
     kind
+}
+
+/// Whether a document is a filter rule: a `filter` section and no `detection`.
+fn is_filter_document(doc: &Mapping) -> bool {
+    !doc.contains_key("correlation") && doc.contains_key("filter") && !doc.contains_key("detection")
 }
 
 fn count_errors(problems: &[Problem]) -> usize {
@@ -884,16 +889,21 @@ fn parse_metadata(
         }
     }
     if options.recommend_fields {
+        // The filter specification gives filters no `status` or `level`: they only tune rules.
+        let is_filter = is_filter_document(doc);
         let missing: Vec<&str> = [
             ("id", meta.id.is_none()),
             (
                 "status",
-                meta.status.is_none() && doc.get("status").is_none(),
+                !is_filter && meta.status.is_none() && doc.get("status").is_none(),
             ),
             ("description", meta.description.is_none()),
             ("author", meta.author.is_none()),
             ("date", meta.date.is_none() && doc.get("date").is_none()),
-            ("level", meta.level.is_none() && doc.get("level").is_none()),
+            (
+                "level",
+                !is_filter && meta.level.is_none() && doc.get("level").is_none(),
+            ),
         ]
         .into_iter()
         .filter_map(|(k, m)| m.then_some(k))
