@@ -26,6 +26,10 @@ pub struct Document {
     pub index: usize,
     /// What the document is.
     pub kind: SigmaKind,
+    /// The index of the `action: global` document whose keys this document inherits, if any.
+    /// Documents sharing a global document are variants of one Sigma 1.x rule and share its
+    /// `id`.
+    pub global: Option<usize>,
 }
 
 /// A parsed rule file.
@@ -240,7 +244,11 @@ fn build_documents(
             max_depth: options.limits.max_depth,
         };
         if let Some(kind) = parse_document(&effective, &root, &document_options, problems) {
-            out.push(Document { index, kind });
+            out.push(Document {
+                index,
+                kind,
+                global: fallbacks.get(&index).copied(),
+            });
         }
         previous = Some(effective);
     }
@@ -316,6 +324,26 @@ fn locate_with_fallback(
     primary
 }
 
+/// Where an `id` or `name` was first seen, for duplicate diagnostics.
+#[derive(Clone, Copy)]
+struct FirstUse<'a> {
+    file: usize,
+    path: &'a Path,
+    document: usize,
+    global: Option<usize>,
+}
+
+impl FirstUse<'_> {
+    /// "document 1 of this file" or the other file's path, seen from file `from`.
+    fn describe(&self, from: usize) -> String {
+        if self.file == from {
+            format!("document {} of this file", self.document + 1)
+        } else {
+            self.path.display().to_string()
+        }
+    }
+}
+
 /// Every parsed file of a build or check, with cross-file references resolved.
 #[derive(Debug, Default)]
 pub struct RuleSet {
@@ -383,29 +411,46 @@ impl RuleSet {
         let mut additions: Vec<(usize, NodePath, Code, String)> = Vec::new();
         {
             let index = self.index();
-            let mut seen_ids: HashMap<&str, &Path> = HashMap::new();
-            let mut seen_names: HashMap<&str, &Path> = HashMap::new();
+            let mut seen_ids: HashMap<&str, FirstUse<'_>> = HashMap::new();
+            let mut seen_names: HashMap<&str, FirstUse<'_>> = HashMap::new();
             for (r, file, doc) in self.documents() {
                 let meta = doc.kind.meta();
                 let root = NodePath::root(doc.index);
+                let this = FirstUse {
+                    file: r.file,
+                    path: &file.path,
+                    document: doc.index,
+                    global: doc.global,
+                };
                 if let Some(id) = &meta.id {
-                    if let Some(first) = seen_ids.insert(id, &file.path) {
-                        additions.push((
+                    match seen_ids.get(id.as_str()) {
+                        // Variants of one `action: global` rule inherit its id.
+                        Some(first)
+                            if first.file == r.file
+                                && first.global.is_some()
+                                && first.global == doc.global => {}
+                        Some(first) => additions.push((
                             r.file,
                             root.key("id"),
                             Code::DuplicateId,
-                            format!("id `{id}` is also used by {}", first.display()),
-                        ));
+                            format!("id `{id}` is also used by {}", first.describe(r.file)),
+                        )),
+                        None => {
+                            seen_ids.insert(id, this);
+                        }
                     }
                 }
                 if let Some(name) = &meta.name {
-                    if let Some(first) = seen_names.insert(name, &file.path) {
-                        additions.push((
+                    match seen_names.get(name.as_str()) {
+                        Some(first) => additions.push((
                             r.file,
                             root.key("name"),
                             Code::DuplicateName,
-                            format!("name `{name}` is also used by {}", first.display()),
-                        ));
+                            format!("name `{name}` is also used by {}", first.describe(r.file)),
+                        )),
+                        None => {
+                            seen_names.insert(name, this);
+                        }
                     }
                 }
                 let refs = match &doc.kind {

@@ -284,10 +284,12 @@ fn parse_body(
                 .iter()
                 .all(|v| !matches!(v, Yaml::Mapping(_) | Yaml::Sequence(_)));
             if all_plain {
-                return parse_keywords(list, path, problems).map(SearchBody::Keywords);
+                let items: Vec<(Option<usize>, &Yaml)> =
+                    list.iter().enumerate().map(|(i, v)| (Some(i), v)).collect();
+                return parse_keywords(&items, path, path, problems).map(SearchBody::Keywords);
             }
             let mut bodies = Vec::new();
-            let mut keywords: Vec<(usize, &Yaml)> = Vec::new();
+            let mut keywords: Vec<(Option<usize>, &Yaml)> = Vec::new();
             for (i, element) in list.iter().enumerate() {
                 match element {
                     Yaml::Mapping(_) | Yaml::Sequence(_) => {
@@ -295,12 +297,11 @@ fn parse_body(
                             bodies.push(b);
                         }
                     }
-                    _ => keywords.push((i, element)),
+                    _ => keywords.push((Some(i), element)),
                 }
             }
-            if !keywords.is_empty() {
-                let values: Vec<Yaml> = keywords.iter().map(|(_, v)| (*v).clone()).collect();
-                if let Some(k) = parse_keywords(&values, &path.index(keywords[0].0), problems) {
+            if let Some((Some(first), _)) = keywords.first() {
+                if let Some(k) = parse_keywords(&keywords, path, &path.index(*first), problems) {
                     bodies.insert(0, SearchBody::Keywords(k));
                 }
             }
@@ -317,27 +318,35 @@ fn parse_body(
         }
         scalar => {
             // A single keyword written without a list.
-            parse_keywords(std::slice::from_ref(scalar), path, problems).map(SearchBody::Keywords)
+            parse_keywords(&[(None, scalar)], path, path, problems).map(SearchBody::Keywords)
         }
     }
 }
 
+/// Keywords: plain values searched in the whole event. `items` are the values with their index
+/// in the identifier's list at `list_path` (`None` for a single keyword written without a list);
+/// `path` is where the resulting item is said to be.
 fn parse_keywords(
-    list: &[Yaml],
+    items: &[(Option<usize>, &Yaml)],
+    list_path: &NodePath,
     path: &NodePath,
     problems: &mut Vec<Problem>,
 ) -> Option<FieldMatch> {
-    let values = list
-        .iter()
-        .filter_map(RawValue::from_yaml)
-        .collect::<Vec<_>>();
-    if values.iter().any(|v| matches!(v, RawValue::Null)) {
-        problems.push(Problem::at(
-            Code::InvalidValue,
-            path,
-            "a keyword cannot be null",
-        ));
-        return None;
+    let mut values = Vec::with_capacity(items.len());
+    for (index, item) in items {
+        match RawValue::from_yaml(item) {
+            Some(RawValue::Null) => {
+                let at = index.map_or_else(|| list_path.clone(), |i| list_path.index(i));
+                problems.push(Problem::at(
+                    Code::InvalidValue,
+                    &at,
+                    "a keyword cannot be null",
+                ));
+                return None;
+            }
+            Some(value) => values.push(value),
+            None => {}
+        }
     }
     lower_item(None, Vec::new(), values, true, path, problems)
 }
@@ -477,10 +486,14 @@ fn parse_item(
             None => return None,
         },
     };
-    if values.len() > 1 && values.iter().any(|v| matches!(v, RawValue::Null)) {
+    if let Some(null) = values
+        .iter()
+        .position(|v| matches!(v, RawValue::Null))
+        .filter(|_| values.len() > 1)
+    {
         problems.push(Problem::at(
             Code::InvalidValue,
-            value_path,
+            &value_path.index(null),
             format!(
                 "`{key}`: null cannot be part of a list of values; use a separate search identifier"
             ),

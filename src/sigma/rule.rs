@@ -1025,6 +1025,14 @@ fn check_tags(tags: &[String], path: &NodePath, problems: &mut Vec<Problem>) {
             ));
             continue;
         }
+        if let Some(v2) = v1_tag_replacement(namespace, rest) {
+            problems.push(Problem::at(
+                Code::Deprecated,
+                &at,
+                format!("tag `{tag}` is the Sigma 1.x form; Sigma 2 writes `{v2}`"),
+            ));
+            continue;
+        }
         if !TAG_NAMESPACES.contains(&namespace) {
             problems.push(Problem::at(
                 Code::NonStandardTag,
@@ -1034,6 +1042,25 @@ fn check_tags(tags: &[String], path: &NodePath, problems: &mut Vec<Problem>) {
                 ),
             ));
         }
+    }
+}
+
+/// The Sigma 2 spelling of a tag written in the 1.x form, if it is one: version 2.0 of the
+/// specification replaced underscores by dashes in the `attack`, `cve` and `detection`
+/// namespaces (`attack.defense_evasion`, `detection.threat_hunting`) and the dot of CVE
+/// numbers by a dash (`cve.2021.44228`).
+fn v1_tag_replacement(namespace: &str, rest: &str) -> Option<String> {
+    match namespace {
+        "attack" | "detection" if rest.contains('_') => {
+            Some(format!("{namespace}.{}", rest.replace('_', "-")))
+        }
+        "cve" => {
+            let (year, number) = rest.split_once('.')?;
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            (year.len() == 4 && digits(year) && digits(number))
+                .then(|| format!("cve.{year}-{number}"))
+        }
+        _ => None,
     }
 }
 
@@ -1261,16 +1288,40 @@ fn parse_rule_refs(
             ));
             Vec::new()
         }
-        Some(Yaml::Sequence(items)) => items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, item)| {
-                string_value(item).map(|reference| RuleRef {
-                    reference,
-                    path: path.key("rules").index(i),
+        Some(Yaml::Sequence(items)) => {
+            if items.is_empty() {
+                problems.push(Problem::at(
+                    if what == "filter" {
+                        Code::InvalidFilter
+                    } else {
+                        Code::InvalidCorrelation
+                    },
+                    &path.key("rules"),
+                    format!("the {what}'s `rules` list is empty"),
+                ));
+            }
+            items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| match string_value(item) {
+                    Some(reference) => Some(RuleRef {
+                        reference,
+                        path: path.key("rules").index(i),
+                    }),
+                    None => {
+                        problems.push(Problem::at(
+                            Code::InvalidType,
+                            &path.key("rules").index(i),
+                            format!(
+                                "entries of `rules` must be rule ids or names, not {}",
+                                yaml_kind(item)
+                            ),
+                        ));
+                        None
+                    }
                 })
-            })
-            .collect(),
+                .collect()
+        }
         Some(other) => match string_value(other) {
             Some(reference) => vec![RuleRef {
                 reference,
@@ -1370,6 +1421,7 @@ fn parse_correlation(
             }
         }
         Some(Yaml::Mapping(cmap)) => {
+            let mut reported = false;
             for (k, v) in cmap {
                 let Some(k) = key_string(k) else { continue };
                 if k == "field" {
@@ -1386,6 +1438,7 @@ fn parse_correlation(
                     continue;
                 }
                 let Some(op) = CorrelationOp::parse(&k) else {
+                    reported = true;
                     bad(
                         problems,
                         &path.key("condition").key_name(&k),
@@ -1397,14 +1450,17 @@ fn parse_correlation(
                 };
                 match v {
                     Yaml::Number(n) => condition.push((op, Number::from_yaml(n))),
-                    other => bad(
-                        problems,
-                        &path.key("condition").key(&k),
-                        format!("`{k}` needs a number, not {}", yaml_kind(other)),
-                    ),
+                    other => {
+                        reported = true;
+                        bad(
+                            problems,
+                            &path.key("condition").key(&k),
+                            format!("`{k}` needs a number, not {}", yaml_kind(other)),
+                        );
+                    }
                 }
             }
-            if condition.is_empty() && !kind.is_some_and(|k| k.is_temporal()) {
+            if condition.is_empty() && !reported && !kind.is_some_and(|k| k.is_temporal()) {
                 bad(
                     problems,
                     &path.key("condition"),
@@ -1497,15 +1553,21 @@ fn parse_filter(
     let mut rest = map.clone();
     rest.remove("rules");
     let identifiers = parse_identifiers(&rest, path, problems);
-    if identifiers.is_empty() {
+    let defines_none = !rest
+        .keys()
+        .any(|k| k.as_str().is_some_and(|k| k != "condition"));
+    if defines_none {
         problems.push(Problem::at(
             Code::InvalidFilter,
             path,
             "the filter defines no selection",
         ));
+    }
+    // The condition is checked even without selections, so every mistake is reported at once.
+    let mut conditions = parse_conditions(map, path, options, problems);
+    if identifiers.is_empty() {
         return None;
     }
-    let mut conditions = parse_conditions(map, path, options, problems);
     if conditions.len() > 1 {
         problems.push(Problem::at(
             Code::InvalidFilter,
