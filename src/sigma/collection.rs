@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use serde_yaml::{Mapping, Value as Yaml};
 
+use super::detection::PatternBudget;
 use super::diagnostic::{Code, Diagnostic, NodePath, Position, Problem, Severity, Where};
-use super::rule::{DocumentOptions, SigmaKind, parse_document, yaml_kind};
+use super::rule::{DocumentOptions, SigmaKind, parse_document_within, yaml_kind};
 use super::yaml::{Limits, Locator, load_documents};
 
 /// Options of rule parsing.
@@ -175,6 +176,7 @@ fn build_documents(
     let mut global: Option<(usize, Mapping)> = None;
     let mut previous: Option<Mapping> = None;
     let mut out = Vec::new();
+    let mut budget = PatternBudget::default();
     for (index, doc) in non_empty {
         let root = NodePath::root(index);
         let Yaml::Mapping(map) = doc else {
@@ -243,7 +245,9 @@ fn build_documents(
             recommend_fields: single || (out.is_empty() && effective.contains_key("correlation")),
             max_depth: options.limits.max_depth,
         };
-        if let Some(kind) = parse_document(&effective, &root, &document_options, problems) {
+        if let Some(kind) =
+            parse_document_within(&effective, &root, &document_options, problems, &mut budget)
+        {
             out.push(Document {
                 index,
                 kind,
@@ -251,6 +255,15 @@ fn build_documents(
             });
         }
         previous = Some(effective);
+    }
+    let has_errors = problems.iter().any(|p| p.severity == Severity::Error);
+    if out.is_empty() && !has_errors {
+        // Only `action` documents: nothing for them to apply to.
+        problems.push(Problem::at_position(
+            Code::EmptyFile,
+            Position::START,
+            "the file contains no Sigma rule, only `action` documents",
+        ));
     }
     out
 }

@@ -195,6 +195,7 @@ pub(crate) fn parse_identifiers(
     map: &serde_yaml::Mapping,
     path: &NodePath,
     problems: &mut Vec<Problem>,
+    budget: &mut PatternBudget,
 ) -> Vec<SearchIdentifier> {
     let mut identifiers = Vec::new();
     for (key, value) in map {
@@ -210,7 +211,7 @@ pub(crate) fn parse_identifiers(
             continue;
         }
         let ident_path = path.key(&name);
-        if let Some(body) = parse_body(value, &ident_path, problems, 0) {
+        if let Some(body) = parse_body(value, &ident_path, problems, budget, 0) {
             identifiers.push(SearchIdentifier {
                 name,
                 body,
@@ -235,6 +236,7 @@ fn parse_body(
     value: &Yaml,
     path: &NodePath,
     problems: &mut Vec<Problem>,
+    budget: &mut PatternBudget,
     depth: usize,
 ) -> Option<SearchBody> {
     match value {
@@ -257,7 +259,8 @@ fn parse_body(
                     ));
                     continue;
                 };
-                if let Some(item) = parse_item(&key, value, &path.key(&key), path, problems) {
+                if let Some(item) = parse_item(&key, value, &path.key(&key), path, problems, budget)
+                {
                     items.push(item);
                 }
             }
@@ -286,14 +289,17 @@ fn parse_body(
             if all_plain {
                 let items: Vec<(Option<usize>, &Yaml)> =
                     list.iter().enumerate().map(|(i, v)| (Some(i), v)).collect();
-                return parse_keywords(&items, path, path, problems).map(SearchBody::Keywords);
+                return parse_keywords(&items, path, path, problems, budget)
+                    .map(SearchBody::Keywords);
             }
             let mut bodies = Vec::new();
             let mut keywords: Vec<(Option<usize>, &Yaml)> = Vec::new();
             for (i, element) in list.iter().enumerate() {
                 match element {
                     Yaml::Mapping(_) | Yaml::Sequence(_) => {
-                        if let Some(b) = parse_body(element, &path.index(i), problems, depth + 1) {
+                        if let Some(b) =
+                            parse_body(element, &path.index(i), problems, budget, depth + 1)
+                        {
                             bodies.push(b);
                         }
                     }
@@ -301,13 +307,15 @@ fn parse_body(
                 }
             }
             if let Some((Some(first), _)) = keywords.first() {
-                if let Some(k) = parse_keywords(&keywords, path, &path.index(*first), problems) {
+                if let Some(k) =
+                    parse_keywords(&keywords, path, &path.index(*first), problems, budget)
+                {
                     bodies.insert(0, SearchBody::Keywords(k));
                 }
             }
             (!bodies.is_empty()).then_some(SearchBody::AnyOf(bodies))
         }
-        Yaml::Tagged(t) => parse_body(&t.value, path, problems, depth),
+        Yaml::Tagged(t) => parse_body(&t.value, path, problems, budget, depth),
         Yaml::Null => {
             problems.push(Problem::at(
                 Code::EmptyDetection,
@@ -318,7 +326,8 @@ fn parse_body(
         }
         scalar => {
             // A single keyword written without a list.
-            parse_keywords(&[(None, scalar)], path, path, problems).map(SearchBody::Keywords)
+            parse_keywords(&[(None, scalar)], path, path, problems, budget)
+                .map(SearchBody::Keywords)
         }
     }
 }
@@ -331,6 +340,7 @@ fn parse_keywords(
     list_path: &NodePath,
     path: &NodePath,
     problems: &mut Vec<Problem>,
+    budget: &mut PatternBudget,
 ) -> Option<FieldMatch> {
     let mut values = Vec::with_capacity(items.len());
     for (index, item) in items {
@@ -348,7 +358,7 @@ fn parse_keywords(
             None => {}
         }
     }
-    lower_item(None, Vec::new(), values, true, path, problems)
+    lower_item(None, Vec::new(), values, true, path, problems, budget)
 }
 
 /// Splits `Field|mod1|mod2` and validates the chain. `None` (with a problem) if invalid.
@@ -444,6 +454,7 @@ fn parse_item(
     value_path: &NodePath,
     map_path: &NodePath,
     problems: &mut Vec<Problem>,
+    budget: &mut PatternBudget,
 ) -> Option<FieldMatch> {
     let key_path = map_path.key_name(key);
     let (field, modifiers) = parse_key(key, &key_path, problems)?;
@@ -515,7 +526,41 @@ fn parse_item(
             format!("`{key}`: the `all` modifier on a single value has no effect (the specification does not allow it)"),
         ));
     }
-    lower_item(field, modifiers, values, is_list, value_path, problems)
+    lower_item(
+        field, modifiers, values, is_list, value_path, problems, budget,
+    )
+}
+
+/// A bound on the values the expanding modifiers (`windash`, `base64offset`) may produce for
+/// one file: each value can multiply into hundreds of patterns, so without it a small file could
+/// ask for gigabytes.
+#[derive(Debug, Clone)]
+pub struct PatternBudget {
+    limit: usize,
+    used: usize,
+}
+
+impl PatternBudget {
+    /// The budget of one rule file: far above any real rule (the SigmaHQ corpus needs at most a
+    /// few hundred per file).
+    pub const PER_FILE: usize = 100_000;
+
+    /// A budget of `limit` values.
+    pub fn new(limit: usize) -> Self {
+        PatternBudget { limit, used: 0 }
+    }
+
+    /// Spends `n` values; `false` once the budget is exhausted.
+    fn take(&mut self, n: usize) -> bool {
+        self.used = self.used.saturating_add(n);
+        self.used <= self.limit
+    }
+}
+
+impl Default for PatternBudget {
+    fn default() -> Self {
+        PatternBudget::new(PatternBudget::PER_FILE)
+    }
 }
 
 fn lower_item(
@@ -525,13 +570,28 @@ fn lower_item(
     is_list: bool,
     path: &NodePath,
     problems: &mut Vec<Problem>,
+    budget: &mut PatternBudget,
 ) -> Option<FieldMatch> {
     let options = LowerOptions::default();
     let mut groups = Vec::with_capacity(values.len());
     let mut ok = true;
     for (i, raw) in values.into_iter().enumerate() {
         match lower_value(&raw, &modifiers, &options) {
-            Ok(group) => groups.push(group),
+            Ok(group) => {
+                if !budget.take(group.variants.len()) {
+                    let key = field.clone().unwrap_or_default();
+                    problems.push(Problem::at(
+                        Code::InvalidValue,
+                        path,
+                        format!(
+                            "`{key}`: the file's values expand to more than {} patterns (`windash`, `base64offset`); split the rule",
+                            budget.limit
+                        ),
+                    ));
+                    return None;
+                }
+                groups.push(group);
+            }
             Err((code, message)) => {
                 let at = if is_list { path.index(i) } else { path.clone() };
                 let key = field.clone().unwrap_or_default();
@@ -676,6 +736,16 @@ pub fn lower_value(
                     let Working::Str(s) = v else {
                         return illegal(m, "a non-string value");
                     };
+                    let dashes = encode::windash_dashes(&s);
+                    if dashes > encode::MAX_WINDASH_DASHES {
+                        return Err((
+                            Code::InvalidValue,
+                            format!(
+                                "`windash` would vary {dashes} option dashes (5^{dashes} variants); split the value into values of at most {} options",
+                                encode::MAX_WINDASH_DASHES
+                            ),
+                        ));
+                    }
                     let expansion = encode::windash(&s, options.windash);
                     expanded |= expansion.len() > 1;
                     out.extend(expansion.into_iter().map(Working::Str));
@@ -873,5 +943,34 @@ mod tests {
             lower("yes", "exists").unwrap_err().0,
             Code::IllegalModifierChain
         );
+    }
+
+    #[test]
+    fn expansions_are_bounded() {
+        assert_eq!(
+            lower(" -a -b -c -d -e", "windash").unwrap_err().0,
+            Code::InvalidValue
+        );
+        assert_eq!(
+            lower(" -a -b -c -d", "windash").unwrap().variants.len(),
+            625
+        );
+        let values: Vec<RawValue> = (0..200)
+            .map(|i| RawValue::String(format!(" -a -b -c -d {i}")))
+            .collect();
+        let mut problems = Vec::new();
+        let mut budget = PatternBudget::new(100_000);
+        let item = lower_item(
+            Some("CommandLine".into()),
+            vec![Modifier::Windash],
+            values,
+            true,
+            &NodePath::root(0),
+            &mut problems,
+            &mut budget,
+        );
+        assert!(item.is_none());
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].code, Code::InvalidValue);
     }
 }

@@ -6,7 +6,7 @@ use std::fmt;
 use serde_yaml::{Mapping, Value as Yaml};
 
 use super::condition::{Aggregation, Condition, parse_condition};
-use super::detection::{Detection, SearchIdentifier, key_string, parse_identifiers};
+use super::detection::{Detection, PatternBudget, SearchIdentifier, key_string, parse_identifiers};
 use super::diagnostic::{Code, NodePath, Problem};
 use super::value::Number;
 
@@ -613,6 +613,18 @@ pub fn parse_document(
     options: &DocumentOptions,
     problems: &mut Vec<Problem>,
 ) -> Option<SigmaKind> {
+    parse_document_within(doc, root, options, problems, &mut PatternBudget::default())
+}
+
+/// [`parse_document`] drawing the values its modifiers expand to from `budget`, which the
+/// documents of one file share.
+pub fn parse_document_within(
+    doc: &Mapping,
+    root: &NodePath,
+    options: &DocumentOptions,
+    problems: &mut Vec<Problem>,
+    budget: &mut PatternBudget,
+) -> Option<SigmaKind> {
     let errors_before = count_errors(problems);
     let meta = parse_metadata(doc, root, options, problems);
     let kind = if let Some(correlation) = doc.get("correlation") {
@@ -620,7 +632,13 @@ pub fn parse_document(
         correlation.map(|correlation| SigmaKind::Correlation(CorrelationRule { meta, correlation }))
     } else if is_filter_document(doc) {
         let logsource = required_logsource(doc, root, problems);
-        let filter = parse_filter(&doc["filter"], &root.key("filter"), options, problems);
+        let filter = parse_filter(
+            &doc["filter"],
+            &root.key("filter"),
+            options,
+            problems,
+            budget,
+        );
         match (logsource, filter) {
             (Some(logsource), Some(filter)) => Some(SigmaKind::Filter(FilterRule {
                 meta,
@@ -632,7 +650,7 @@ pub fn parse_document(
     } else {
         let logsource = required_logsource(doc, root, problems);
         let detection = match doc.get("detection") {
-            Some(d) => parse_detection(d, &root.key("detection"), options, problems),
+            Some(d) => parse_detection(d, &root.key("detection"), options, problems, budget),
             None => {
                 problems.push(Problem::at(
                     Code::MissingField,
@@ -1231,6 +1249,7 @@ fn parse_detection(
     path: &NodePath,
     options: &DocumentOptions,
     problems: &mut Vec<Problem>,
+    budget: &mut PatternBudget,
 ) -> Option<Detection> {
     let Yaml::Mapping(map) = value else {
         problems.push(Problem::at(
@@ -1240,7 +1259,7 @@ fn parse_detection(
         ));
         return None;
     };
-    let identifiers = parse_identifiers(map, path, problems);
+    let identifiers = parse_identifiers(map, path, problems, budget);
     if identifiers.is_empty()
         && !map.keys().any(|k| {
             k.as_str()
@@ -1540,6 +1559,7 @@ fn parse_filter(
     path: &NodePath,
     options: &DocumentOptions,
     problems: &mut Vec<Problem>,
+    budget: &mut PatternBudget,
 ) -> Option<Filter> {
     let Yaml::Mapping(map) = value else {
         problems.push(Problem::at(
@@ -1552,7 +1572,7 @@ fn parse_filter(
     let rules = parse_rule_refs(map.get("rules"), path, "filter", problems);
     let mut rest = map.clone();
     rest.remove("rules");
-    let identifiers = parse_identifiers(&rest, path, problems);
+    let identifiers = parse_identifiers(&rest, path, problems, budget);
     let defines_none = !rest
         .keys()
         .any(|k| k.as_str().is_some_and(|k| k != "condition"));
