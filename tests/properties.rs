@@ -392,9 +392,15 @@ fn pathological_inputs_are_refused_without_panicking() {
     );
     // Line breaks other than `\n`, which libyaml counts as lines (found by the properties).
     let odd_breaks = ["{\r ".to_string(), "\u{a1}:\u{2028}a".to_string()];
-    for text in [deep_flow, deep_block, deep_condition, many_nots, windash_bomb]
-        .into_iter()
-        .chain(odd_breaks)
+    for text in [
+        deep_flow,
+        deep_block,
+        deep_condition,
+        many_nots,
+        windash_bomb,
+    ]
+    .into_iter()
+    .chain(odd_breaks)
     {
         check_invariants(&parse(text));
     }

@@ -10,7 +10,7 @@ use serde_yaml::{Mapping, Value as Yaml};
 
 use super::detection::PatternBudget;
 use super::diagnostic::{Code, Diagnostic, NodePath, Position, Problem, Severity, Where};
-use super::rule::{DocumentOptions, SigmaKind, parse_document_within, yaml_kind};
+use super::rule::{DocumentOptions, LogSource, SigmaKind, parse_document_within, yaml_kind};
 use super::yaml::{Limits, Locator, load_documents};
 
 /// Options of rule parsing.
@@ -337,6 +337,63 @@ fn locate_with_fallback(
     primary
 }
 
+/// A correlation and the rules it refers to: (where the reference is written, the reference,
+/// the document it resolves to).
+type CorrelationEdges = (DocumentRef, Vec<(NodePath, String, DocumentRef)>);
+
+/// Correlations that refer back to themselves through a chain of correlations: each one in a
+/// cycle gets an error at its first reference that leads back to it.
+fn correlation_cycles(correlations: &[CorrelationEdges]) -> Vec<(usize, NodePath, Code, String)> {
+    let edges: HashMap<DocumentRef, Vec<DocumentRef>> = correlations
+        .iter()
+        .map(|(c, refs)| (*c, refs.iter().map(|(_, _, t)| *t).collect()))
+        .collect();
+    let reaches = |from: DocumentRef, goal: DocumentRef| {
+        let mut stack = vec![from];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(node) = stack.pop() {
+            if node == goal {
+                return true;
+            }
+            if seen.insert(node) {
+                stack.extend(edges.get(&node).into_iter().flatten().copied());
+            }
+        }
+        false
+    };
+    let mut out = Vec::new();
+    for (correlation, refs) in correlations {
+        if let Some((path, reference, _)) = refs.iter().find(|(_, _, t)| reaches(*t, *correlation))
+        {
+            out.push((
+                correlation.file,
+                path.clone(),
+                Code::InvalidCorrelation,
+                format!(
+                    "`{reference}` leads back to this correlation: correlations cannot refer to each other in a cycle"
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// Whether a filter with log source `filter` applies to a rule with log source `rule`: every
+/// field the filter sets must be the rule's.
+fn covers(filter: &LogSource, rule: &LogSource) -> bool {
+    [
+        (&filter.category, &rule.category),
+        (&filter.product, &rule.product),
+        (&filter.service, &rule.service),
+    ]
+    .into_iter()
+    .all(|(f, r)| match (f, r) {
+        (None, _) => true,
+        (Some(f), Some(r)) => f.eq_ignore_ascii_case(r),
+        (Some(_), None) => false,
+    })
+}
+
 /// Where an `id` or `name` was first seen, for duplicate diagnostics.
 #[derive(Clone, Copy)]
 struct FirstUse<'a> {
@@ -424,6 +481,7 @@ impl RuleSet {
         let mut additions: Vec<(usize, NodePath, Code, String)> = Vec::new();
         {
             let index = self.index();
+            let mut correlations: Vec<CorrelationEdges> = Vec::new();
             let mut seen_ids: HashMap<&str, FirstUse<'_>> = HashMap::new();
             let mut seen_names: HashMap<&str, FirstUse<'_>> = HashMap::new();
             for (r, file, doc) in self.documents() {
@@ -471,8 +529,9 @@ impl RuleSet {
                     SigmaKind::Filter(f) => &f.filter.rules,
                     SigmaKind::Rule(_) => continue,
                 };
+                let mut targets = Vec::with_capacity(refs.len());
                 for rule_ref in refs {
-                    if !index.contains_key(rule_ref.reference.as_str()) {
+                    let Some(&target) = index.get(rule_ref.reference.as_str()) else {
                         additions.push((
                             r.file,
                             rule_ref.path.clone(),
@@ -482,9 +541,86 @@ impl RuleSet {
                                 rule_ref.reference
                             ),
                         ));
+                        continue;
+                    };
+                    targets.push((rule_ref, target));
+                    let reference = &rule_ref.reference;
+                    match (&doc.kind, &self.document(target).kind) {
+                        (
+                            SigmaKind::Filter(_),
+                            SigmaKind::Correlation(_) | SigmaKind::Filter(_),
+                        )
+                        | (SigmaKind::Correlation(_), SigmaKind::Filter(_)) => {
+                            let (code, what) = match doc.kind {
+                                SigmaKind::Filter(_) => (Code::InvalidFilter, "a filter"),
+                                _ => (Code::InvalidCorrelation, "a correlation"),
+                            };
+                            additions.push((
+                                r.file,
+                                rule_ref.path.clone(),
+                                code,
+                                format!(
+                                    "`{reference}` is a {} rule; {what} applies to detection rules{}",
+                                    self.document(target).kind.kind_name(),
+                                    if code == Code::InvalidCorrelation {
+                                        " and correlations"
+                                    } else {
+                                        ""
+                                    }
+                                ),
+                            ));
+                        }
+                        (SigmaKind::Filter(filter), SigmaKind::Rule(rule))
+                            if !covers(&filter.logsource, &rule.logsource) =>
+                        {
+                            additions.push((
+                                r.file,
+                                rule_ref.path.clone(),
+                                Code::IneffectiveFilter,
+                                format!(
+                                    "the filter's log source ({}) does not cover rule `{reference}` ({}), so it never applies to it",
+                                    filter.logsource.summary(),
+                                    rule.logsource.summary()
+                                ),
+                            ));
+                        }
+                        _ => {}
                     }
                 }
+                if let SigmaKind::Correlation(c) = &doc.kind {
+                    for alias in &c.correlation.aliases {
+                        for (rule, _) in &alias.fields {
+                            let used = index
+                                .get(rule.as_str())
+                                .is_some_and(|t| targets.iter().any(|(_, u)| u == t));
+                            if !used {
+                                additions.push((
+                                    r.file,
+                                    root.key("correlation")
+                                        .key("aliases")
+                                        .key(&alias.alias)
+                                        .key_name(rule),
+                                    Code::InvalidCorrelation,
+                                    format!(
+                                        "alias `{}` names rule `{rule}`, which is not one of the correlation's `rules`",
+                                        alias.alias
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                    correlations.push((
+                        r,
+                        targets
+                            .iter()
+                            .map(|(rule_ref, t)| {
+                                (rule_ref.path.clone(), rule_ref.reference.clone(), *t)
+                            })
+                            .collect::<Vec<_>>(),
+                    ));
+                }
             }
+            additions.extend(correlation_cycles(&correlations));
         }
         for (file_index, node, code, message) in additions {
             let file = &mut self.files[file_index];

@@ -139,6 +139,11 @@ codes! {
     SkippedPath = "skipped-path", Warning;
     /// A construct the specification discourages (`all of them`, `|all` on one value…).
     Discouraged = "discouraged", Warning;
+    /// A `logsource` `category`, `product` or `service` that is not lower case with `_` for
+    /// spaces (`.` and `-` allowed), as the rules specification asks.
+    NonStandardLogsource = "non-standard-logsource", Warning;
+    /// A filter whose log source does not cover a rule it names, so it never applies to it.
+    IneffectiveFilter = "ineffective-filter", Warning;
 }
 
 impl fmt::Display for Code {

@@ -680,6 +680,11 @@ fn is_filter_document(doc: &Mapping) -> bool {
     !doc.contains_key("correlation") && doc.contains_key("filter") && !doc.contains_key("detection")
 }
 
+/// The root of the document that `path` points into.
+fn path_of_document(path: &NodePath) -> NodePath {
+    NodePath::root(path.document)
+}
+
 fn count_errors(problems: &[Problem]) -> usize {
     problems
         .iter()
@@ -1116,6 +1121,26 @@ fn required_logsource(
                     ));
                     continue;
                 }
+                if let Some(value) = text
+                    .as_deref()
+                    .filter(|_| ["category", "product", "service"].contains(&key.as_str()))
+                {
+                    let standard = !value.is_empty()
+                        && value.bytes().all(|b| {
+                            b.is_ascii_lowercase()
+                                || b.is_ascii_digit()
+                                || matches!(b, b'_' | b'.' | b'-')
+                        });
+                    if !standard {
+                        problems.push(Problem::at(
+                            Code::NonStandardLogsource,
+                            &path.key(&key),
+                            format!(
+                                "`logsource.{key}: {value}`: log source names are lower case, with `_` for spaces (`.` and `-` allowed)"
+                            ),
+                        ));
+                    }
+                }
                 match key.as_str() {
                     "category" => ls.category = text,
                     "product" => ls.product = text,
@@ -1400,8 +1425,38 @@ fn parse_correlation(
     let rules = parse_rule_refs(map.get("rules"), path, "correlation", problems);
     let group_by = match map.get("group-by") {
         None | Some(Yaml::Null) => Vec::new(),
-        Some(Yaml::Sequence(items)) => items.iter().filter_map(string_value).collect(),
-        Some(other) => string_value(other).into_iter().collect(),
+        Some(Yaml::Sequence(items)) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| {
+                let field = string_value(item);
+                if field.is_none() {
+                    problems.push(Problem::at(
+                        Code::InvalidType,
+                        &path.key("group-by").index(i),
+                        format!(
+                            "entries of `group-by` must be field names, not {}",
+                            yaml_kind(item)
+                        ),
+                    ));
+                }
+                field
+            })
+            .collect(),
+        Some(other) => match string_value(other) {
+            Some(field) => vec![field],
+            None => {
+                problems.push(Problem::at(
+                    Code::InvalidType,
+                    &path.key("group-by"),
+                    format!(
+                        "`group-by` must be a list of field names, not {}",
+                        yaml_kind(other)
+                    ),
+                ));
+                Vec::new()
+            }
+        },
     };
     let timespan = match map
         .get("timespan")
@@ -1525,11 +1580,28 @@ fn parse_correlation(
                     );
                     continue;
                 };
-                let fields = fields
-                    .iter()
-                    .filter_map(|(r, f)| Some((key_string(r)?, string_value(f)?)))
-                    .collect();
-                aliases.push(FieldAlias { alias, fields });
+                let alias_path = path.key("aliases").key(&alias);
+                let mut pairs = Vec::with_capacity(fields.len());
+                for (rule, field) in fields {
+                    let Some(rule) = key_string(rule) else {
+                        continue;
+                    };
+                    match string_value(field) {
+                        Some(field) => pairs.push((rule, field)),
+                        None => problems.push(Problem::at(
+                            Code::InvalidType,
+                            &alias_path.key(&rule),
+                            format!(
+                                "alias `{alias}` must map `{rule}` to a field name, not {}",
+                                yaml_kind(field)
+                            ),
+                        )),
+                    }
+                }
+                aliases.push(FieldAlias {
+                    alias,
+                    fields: pairs,
+                });
             }
         }
         Some(other) => bad(
@@ -1538,10 +1610,23 @@ fn parse_correlation(
             format!("`aliases` must be a map, not {}", yaml_kind(other)),
         ),
     }
-    let generate = map
-        .get("generate")
-        .or_else(|| doc.get("generate"))
-        .is_some_and(|g| matches!(g, Yaml::Bool(true)));
+    let generate = match (map.get("generate"), doc.get("generate")) {
+        (Some(g), _) => (g, path.key("generate")),
+        (None, Some(g)) => (g, path_of_document(path).key("generate")),
+        (None, None) => (&Yaml::Null, path.clone()),
+    };
+    let generate = match generate {
+        (Yaml::Null, _) => false,
+        (Yaml::Bool(b), _) => *b,
+        (other, at) => {
+            problems.push(Problem::at(
+                Code::InvalidType,
+                &at,
+                format!("`generate` must be true or false, not {}", yaml_kind(other)),
+            ));
+            false
+        }
+    };
     Some(Correlation {
         kind: kind?,
         rules,
