@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use serde_yaml::{Mapping, Value as Yaml};
 use sigwiki::sigma::condition::parse_condition;
 use sigwiki::sigma::diagnostic::NodePath;
-use sigwiki::sigma::{ParseOptions, RuleFile, RuleSet, parse_source};
+use sigwiki::sigma::{ParseOptions, Piece, RuleFile, RuleSet, SigmaString, parse_source};
 
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
@@ -403,5 +403,76 @@ fn pathological_inputs_are_refused_without_panicking() {
     .chain(odd_breaks)
     {
         check_invariants(&parse(text));
+    }
+}
+
+/// The escape rules of the specification, written the plain way, one character at a time: the
+/// reference for [`SigmaString::parse`], which copies literal runs whole.
+fn reference_pieces(raw: &str, placeholders: bool) -> Vec<Piece> {
+    let mut out: Vec<Piece> = Vec::new();
+    let mut text = String::new();
+    let flush = |text: &mut String, out: &mut Vec<Piece>| {
+        if !text.is_empty() {
+            out.push(Piece::Text(std::mem::take(text)));
+        }
+    };
+    let chars: Vec<char> = raw.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => match chars.get(i + 1) {
+                Some(&n @ ('*' | '?' | '\\')) => {
+                    text.push(n);
+                    i += 1;
+                }
+                Some('%') if placeholders => {
+                    text.push('%');
+                    i += 1;
+                }
+                _ => text.push('\\'),
+            },
+            '*' => {
+                flush(&mut text, &mut out);
+                out.push(Piece::AnyString);
+            }
+            '?' => {
+                flush(&mut text, &mut out);
+                out.push(Piece::AnyChar);
+            }
+            '%' if placeholders => {
+                let end = chars[i + 1..].iter().position(|&c| c == '%');
+                match end {
+                    Some(end)
+                        if end > 0
+                            && !chars[i + 1..i + 1 + end].iter().any(|c| c.is_whitespace()) =>
+                    {
+                        flush(&mut text, &mut out);
+                        out.push(Piece::Placeholder(
+                            chars[i + 1..i + 1 + end].iter().collect(),
+                        ));
+                        i += end + 1;
+                    }
+                    _ => text.push('%'),
+                }
+            }
+            c => text.push(c),
+        }
+        i += 1;
+    }
+    flush(&mut text, &mut out);
+    out
+}
+
+proptest! {
+    #![proptest_config(config(2048))]
+
+    #[test]
+    fn sigma_strings_follow_the_escape_rules(raw in "[ab \\\\*?%é]{0,24}") {
+        let plain = SigmaString::parse(&raw);
+        let reference = reference_pieces(&raw, false);
+        prop_assert_eq!(plain.pieces(), reference.as_slice());
+        let expanded = SigmaString::parse_with_placeholders(&raw);
+        let reference = reference_pieces(&raw, true);
+        prop_assert_eq!(expanded.pieces(), reference.as_slice());
     }
 }

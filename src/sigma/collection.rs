@@ -2,6 +2,7 @@
 //! problems into positioned diagnostics, and resolving the references of correlation and filter
 //! rules across the whole set.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -174,7 +175,9 @@ fn build_documents(
     }
     let single = non_empty.len() == 1;
     let mut global: Option<(usize, Mapping)> = None;
-    let mut previous: Option<Mapping> = None;
+    // Borrowed unless an action merged it: most files are one plain document, and cloning it
+    // would copy every value of the rule.
+    let mut previous: Option<Cow<'_, Mapping>> = None;
     let mut out = Vec::new();
     let mut budget = PatternBudget::default();
     for (index, doc) in non_empty {
@@ -210,7 +213,7 @@ fn build_documents(
                         continue;
                     }
                     Some("repeat") => match &previous {
-                        Some(prev) => merge(prev.clone(), &rest),
+                        Some(prev) => Cow::Owned(merge(prev.as_ref().clone(), &rest)),
                         None => {
                             problems.push(Problem::at(
                                 Code::InvalidAction,
@@ -236,9 +239,9 @@ fn build_documents(
             None => match &global {
                 Some((global_index, g)) => {
                     fallbacks.insert(index, *global_index);
-                    merge(g.clone(), map)
+                    Cow::Owned(merge(g.clone(), map))
                 }
-                None => map.clone(),
+                None => Cow::Borrowed(map),
             },
         };
         let document_options = DocumentOptions {

@@ -364,7 +364,7 @@ fn parse_keywords(
 /// Splits `Field|mod1|mod2` and validates the chain. `None` (with a problem) if invalid.
 fn parse_key(
     key: &str,
-    key_path: &NodePath,
+    map_path: &NodePath,
     problems: &mut Vec<Problem>,
 ) -> Option<(Option<String>, Vec<Modifier>)> {
     let mut parts = key.split('|');
@@ -379,7 +379,7 @@ fn parse_key(
                     .unwrap_or_default();
                 problems.push(Problem::at(
                     Code::UnknownModifier,
-                    key_path,
+                    &map_path.key_name(key),
                     format!("unknown modifier `{name}` in `{key}`{hint}"),
                 ));
                 return None;
@@ -389,7 +389,7 @@ fn parse_key(
     if let Err(e) = modifier::check_chain(&modifiers) {
         problems.push(Problem::at(
             Code::IllegalModifierChain,
-            key_path,
+            &map_path.key_name(key),
             format!("in `{key}`: {}", e.message),
         ));
         return None;
@@ -456,8 +456,8 @@ fn parse_item(
     problems: &mut Vec<Problem>,
     budget: &mut PatternBudget,
 ) -> Option<FieldMatch> {
-    let key_path = map_path.key_name(key);
-    let (field, modifiers) = parse_key(key, &key_path, problems)?;
+    // Paths are built only for problems: a valid rule never needs them.
+    let (field, modifiers) = parse_key(key, map_path, problems)?;
     let (values, is_list) = match value {
         Yaml::Sequence(list) => {
             if list.is_empty() {
@@ -522,7 +522,7 @@ fn parse_item(
     if modifiers.contains(&Modifier::All) && values.len() == 1 {
         problems.push(Problem::at(
             Code::Discouraged,
-            &key_path,
+            &map_path.key_name(key),
             format!("`{key}`: the `all` modifier on a single value has no effect (the specification does not allow it)"),
         ));
     }
@@ -849,24 +849,22 @@ fn set_flag(flags: &mut RegexFlags, m: Modifier) {
 }
 
 /// Validates a regular expression. Sigma's flavour is a PCRE subset; constructs the Rust
-/// engine lacks but PCRE has (look-around, backreferences) are accepted.
+/// engine lacks but PCRE has (look-around, backreferences) are accepted. Only the syntax is
+/// checked: compiling every rule's regexes would cost more than parsing the rest of the rule.
 fn check_regex(pattern: &str) -> Result<(), String> {
-    match regex::Regex::new(pattern) {
+    use regex_syntax::ast::ErrorKind;
+    match regex_syntax::Parser::new().parse(pattern) {
         Ok(_) => Ok(()),
-        Err(regex::Error::Syntax(message)) => {
-            if message.contains("look-around") || message.contains("backreferences") {
-                Ok(())
-            } else {
-                // The message is multi-line with a caret diagram; keep its last line.
-                Err(message
-                    .lines()
-                    .rev()
-                    .find(|l| l.starts_with("error:"))
-                    .map(|l| l.trim_start_matches("error:").trim().to_string())
-                    .unwrap_or(message))
-            }
+        Err(regex_syntax::Error::Parse(e))
+            if matches!(
+                e.kind(),
+                ErrorKind::UnsupportedLookAround | ErrorKind::UnsupportedBackreference
+            ) =>
+        {
+            Ok(())
         }
-        Err(regex::Error::CompiledTooBig(_)) => Ok(()),
+        Err(regex_syntax::Error::Parse(e)) => Err(e.kind().to_string()),
+        Err(regex_syntax::Error::Translate(e)) => Err(e.kind().to_string()),
         Err(e) => Err(e.to_string()),
     }
 }

@@ -5,7 +5,9 @@ use std::fmt;
 
 use serde_yaml::{Mapping, Value as Yaml};
 
-use super::condition::{Aggregation, Condition, parse_condition};
+use super::condition::{
+    Aggregation, Condition, ConditionExpr, Quantifier, SelectorTarget, parse_condition,
+};
 use super::detection::{Detection, PatternBudget, SearchIdentifier, key_string, parse_identifiers};
 use super::diagnostic::{Code, NodePath, Problem};
 use super::value::Number;
@@ -1254,7 +1256,7 @@ fn parse_conditions(
                         format!("{what} are Sigma 1.x syntax, replaced by correlation rules"),
                     ));
                 }
-                if condition.expr.to_string().contains("all of them") {
+                if uses_all_of_them(&condition.expr) {
                     problems.push(Problem::at(
                         Code::Discouraged,
                         &cpath,
@@ -1267,6 +1269,18 @@ fn parse_conditions(
         }
     }
     conditions
+}
+
+/// Whether `all of them` occurs in the expression.
+fn uses_all_of_them(expr: &ConditionExpr) -> bool {
+    match expr {
+        ConditionExpr::And(items) | ConditionExpr::Or(items) => items.iter().any(uses_all_of_them),
+        ConditionExpr::Not(inner) => uses_all_of_them(inner),
+        ConditionExpr::Identifier(_) => false,
+        ConditionExpr::Selector(selector) => {
+            selector.quantifier == Quantifier::All && selector.target == SelectorTarget::Them
+        }
+    }
 }
 
 fn parse_detection(

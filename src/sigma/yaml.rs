@@ -173,16 +173,23 @@ fn split_mark(text: &str) -> (&str, Option<Position>) {
 /// A cheap pre-scan for pathologically deep flow nesting (`[[[[…`), which could otherwise exhaust
 /// the stack of a recursive parser. Block nesting is bounded by serde_yaml's own recursion limit.
 fn nesting_exceeds(text: &str, max_depth: usize) -> Option<Position> {
+    // Nesting needs brackets: most rules have a handful, so count them first (a fast,
+    // vectorised pass) and scan only files that could exceed the limit.
+    let openers = text.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
+    if openers <= max_depth {
+        return None;
+    }
+    // Every byte that matters is ASCII, so the scan works on bytes; the column is counted in
+    // characters only for the position reported.
     let mut depth = 0usize;
     let mut line = 1;
-    let mut column = 0;
-    let mut quote: Option<char> = None;
+    let mut line_start = 0;
+    let mut quote: Option<u8> = None;
     let mut comment = false;
-    for c in text.chars() {
-        column += 1;
-        if c == '\n' {
+    for (i, b) in text.bytes().enumerate() {
+        if b == b'\n' {
             line += 1;
-            column = 0;
+            line_start = i + 1;
             comment = false;
             continue;
         }
@@ -190,18 +197,19 @@ fn nesting_exceeds(text: &str, max_depth: usize) -> Option<Position> {
             continue;
         }
         match quote {
-            Some(q) if c == q => quote = None,
+            Some(q) if b == q => quote = None,
             Some(_) => {}
-            None => match c {
-                '[' | '{' => {
+            None => match b {
+                b'[' | b'{' => {
                     depth += 1;
                     if depth > max_depth {
+                        let column = text.get(line_start..i).map_or(0, |l| l.chars().count()) + 1;
                         return Some(Position { line, column });
                     }
                 }
-                ']' | '}' => depth = depth.saturating_sub(1),
-                '\'' | '"' if depth > 0 => quote = Some(c),
-                '#' => comment = true,
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                b'\'' | b'"' if depth > 0 => quote = Some(b),
+                b'#' => comment = true,
                 _ => {}
             },
         }
