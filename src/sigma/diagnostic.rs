@@ -118,7 +118,8 @@ codes! {
     /// A recommended field (id, status, description, author, date, level) is absent.
     MissingRecommendedField = "missing-recommended-field", Warning;
     /// A construct the specification deprecates (pipe aggregations, `near`, `timeframe`,
-    /// `YYYY/MM/DD` dates, `action` documents, v1 `obsoletes`…).
+    /// `YYYY/MM/DD` dates, `action` documents, v1 `obsoletes`, v1 tag spellings such as
+    /// `attack.defense_evasion`…).
     Deprecated = "deprecated", Warning;
     /// A tag outside the namespaces of the tags appendix.
     NonStandardTag = "non-standard-tag", Warning;
