@@ -37,7 +37,12 @@ fn stem(file: &RuleFile) -> String {
 /// The snapshot text of one rule file: its source, then every target's output or error.
 fn render(file: &RuleFile, loaded: &Loaded) -> String {
     let mut out = String::new();
-    writeln!(out, "### rule tests/golden/rules/{}", file.relative.display()).expect("write");
+    writeln!(
+        out,
+        "### rule tests/golden/rules/{}",
+        file.relative.display()
+    )
+    .expect("write");
     writeln!(out, "{}", file.source.trim_end()).expect("write");
     if backends().is_empty() {
         writeln!(out, "\n(no query backends registered)").expect("write");
@@ -83,7 +88,10 @@ fn golden_rules_are_valid_and_numerous() {
         .filter(|f| f.documents.is_empty())
         .map(stem)
         .collect();
-    assert!(empty.is_empty(), "golden files without documents: {empty:?}");
+    assert!(
+        empty.is_empty(),
+        "golden files without documents: {empty:?}"
+    );
 }
 
 #[test]
