@@ -205,8 +205,9 @@ fn validate(validator: &Validator, items: &[Item]) -> Vec<Rejection> {
     rejections
 }
 
-/// The queries in one document's output for `target`: the watch's query for the Watcher,
-/// otherwise the output itself. Empty outputs hold no query.
+/// The queries in one document's output for `target`: for the Watcher, the query of each watch
+/// (`input.search.request.body.query.bool.must[0].query_string.query`, which must exist) and any
+/// other `query_string` in it; otherwise the output itself. Empty outputs hold no query.
 fn queries(target: &str, output: &str) -> Result<Vec<String>, String> {
     if target != "xpack-watcher" {
         let query = output.trim_end();
@@ -232,12 +233,34 @@ fn queries(target: &str, output: &str) -> Result<Vec<String>, String> {
             .as_str()
             .ok_or("the watch has no input.search.request.body.query.bool.must[0].query_string.query")?;
         found.push(query.to_string());
+        // Correlation watches hold more query strings (one per correlated rule, in `filters`
+        // aggregations): they must parse too.
+        query_strings(&watch, &mut found);
         rest = &body_and_more[end..];
     }
     if found.is_empty() && !output.trim().is_empty() {
         return Err("no `<<EOF … EOF` watch in the output".into());
     }
     Ok(found)
+}
+
+/// Appends every `query_string.query` under `json` that `found` does not hold yet.
+fn query_strings(json: &serde_json::Value, found: &mut Vec<String>) {
+    match json {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                let query = (key == "query_string")
+                    .then(|| value["query"].as_str())
+                    .flatten();
+                if let Some(q) = query.filter(|q| !found.iter().any(|f| f == q)) {
+                    found.push(q.to_string());
+                }
+                query_strings(value, found);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| query_strings(v, found)),
+        _ => {}
+    }
 }
 
 fn golden() -> &'static Loaded {
