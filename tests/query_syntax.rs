@@ -29,7 +29,7 @@ use std::sync::OnceLock;
 
 use sigwiki::convert::{ConvertInput, backend, convert};
 use sigwiki::load::{Loaded, load};
-use sigwiki::sigma::ParseOptions;
+use sigwiki::sigma::{ParseOptions, SigmaKind};
 
 /// A real parser of a query language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,17 +205,34 @@ fn validate(validator: &Validator, items: &[Item]) -> Vec<Rejection> {
     rejections
 }
 
-/// The queries in one document's output for `target`: for the Watcher, the query of each watch
+/// Whether `target` prints one query per condition of a rule with a condition list, a blank
+/// line between them, as sigma-cli does (sigmac instead ORs the conditions into one query).
+fn one_query_per_condition(target: &str) -> bool {
+    matches!(target, "lucene" | "splunk" | "eql" | "esql" | "kusto")
+}
+
+/// The queries in the output of one document with `conditions` conditions for `target`: for
+/// the Watcher, the query of each watch
 /// (`input.search.request.body.query.bool.must[0].query_string.query`, which must exist) and any
-/// other `query_string` in it; otherwise the output itself. Empty outputs hold no query.
-fn queries(target: &str, output: &str) -> Result<Vec<String>, String> {
+/// other `query_string` in it; for the pySigma family, one per condition; otherwise the output
+/// itself. Empty outputs hold no query.
+fn queries(target: &str, output: &str, conditions: usize) -> Result<Vec<String>, String> {
     if target != "xpack-watcher" {
-        let query = output.trim_end();
-        return Ok(if query.trim().is_empty() {
-            Vec::new()
-        } else {
-            vec![query.to_string()]
-        });
+        let output = output.trim_end();
+        if output.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        if conditions < 2 || !one_query_per_condition(target) {
+            return Ok(vec![output.to_string()]);
+        }
+        let parts: Vec<String> = output.split("\n\n").map(String::from).collect();
+        if parts.len() != conditions {
+            return Err(format!(
+                "{conditions} conditions but {} blank-line separated queries",
+                parts.len()
+            ));
+        }
+        return Ok(parts);
     }
     let mut found = Vec::new();
     let mut rest = output;
@@ -316,7 +333,11 @@ fn collect(
                 continue;
             };
             converted += 1;
-            match queries(target, &output) {
+            let conditions = match &document.kind {
+                SigmaKind::Rule(rule) => rule.detection.conditions.len(),
+                SigmaKind::Correlation(_) | SigmaKind::Filter(_) => 1,
+            };
+            match queries(target, &output, conditions) {
                 Ok(found) => items.extend(found.into_iter().map(|query| Item {
                     rule: rule.clone(),
                     query,
@@ -525,7 +546,7 @@ const ORDINARY_SAMPLE: usize = 40;
 /// The queries of one reference output (a whole file's output, possibly several documents).
 fn reference_queries(reference: &str, target: &str, output: &str) -> Vec<String> {
     if target == "xpack-watcher" {
-        return queries(target, output).unwrap_or_default();
+        return queries(target, output, 1).unwrap_or_default();
     }
     let parts: Vec<&str> = if reference.starts_with("sigmac-") {
         // sigmac prints one line per document.
