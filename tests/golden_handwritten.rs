@@ -11,8 +11,8 @@
 //! checked with the real parser of its language (luqum, eql 1.0.1, the Kusto parser) where one
 //! exists.
 //!
-//! The rules are the golden rules `tests/golden/rules/{cidr_v4,cidr_list,cidr_v6,windash_list,
-//! bool_true,bool_false}.yml`.
+//! The rules are the golden rules `tests/golden/rules/{cidr_v4,cidr_v4_odd_prefix,cidr_list,
+//! cidr_v6,windash_list,bool_true,bool_false}.yml`.
 
 use std::sync::OnceLock;
 
@@ -133,6 +133,17 @@ const ES_QS: &[Case] = &[
             Exact(r#"DestinationIp.keyword:10.*"#),
         ],
     },
+    // 172.16.0.0/12 is 172.16.0.0 to 172.31.255.255: as a string prefix, sixteen `/16`s.
+    Case {
+        rule: "cidr_v4_odd_prefix",
+        accepted: &[
+            Exact(r#"DestinationIp:"172.16.0.0\/12""#),
+            Exact(r#"DestinationIp:172.16.0.0\/12"#),
+            Exact(
+                r#"DestinationIp.keyword:(172.16.* OR 172.17.* OR 172.18.* OR 172.19.* OR 172.20.* OR 172.21.* OR 172.22.* OR 172.23.* OR 172.24.* OR 172.25.* OR 172.26.* OR 172.27.* OR 172.28.* OR 172.29.* OR 172.30.* OR 172.31.*)"#,
+            ),
+        ],
+    },
     Case {
         rule: "cidr_list",
         accepted: &[
@@ -234,6 +245,17 @@ const GRAYLOG: &[Case] = &[
             Exact(r#"DestinationIp.keyword:10.*"#),
         ],
     },
+    // 172.16.0.0/12 is 172.16.0.0 to 172.31.255.255: as a string prefix, sixteen `/16`s.
+    Case {
+        rule: "cidr_v4_odd_prefix",
+        accepted: &[
+            Exact(r#"DestinationIp:"172.16.0.0\/12""#),
+            Exact(r#"DestinationIp:172.16.0.0\/12"#),
+            Exact(
+                r#"DestinationIp.keyword:(172.16.* 172.17.* 172.18.* 172.19.* 172.20.* 172.21.* 172.22.* 172.23.* 172.24.* 172.25.* 172.26.* 172.27.* 172.28.* 172.29.* 172.30.* 172.31.*)"#,
+            ),
+        ],
+    },
     Case {
         rule: "cidr_list",
         accepted: &[
@@ -286,6 +308,10 @@ fn graylog() {
 /// of modifier-expanded values are one `F:(…)` group per written value, OR-ed.
 const LUCENE: &[Case] = &[
     Case {
+        rule: "cidr_v4_odd_prefix",
+        accepted: &[Exact(r#"DestinationIp:172.16.0.0\/12"#)],
+    },
+    Case {
         rule: "cidr_v4",
         accepted: &[Exact(r#"DestinationIp:10.0.0.0\/8"#)],
     },
@@ -330,6 +356,13 @@ fn lucene() {
 /// field value (`src="10.0.0.0/8"`), so pySigma's plain form is correct; the `cidrmatch()`
 /// eval function (in a `| where` stage whose exact shape is the backend's choice) is the other.
 const SPLUNK: &[Case] = &[
+    Case {
+        rule: "cidr_v4_odd_prefix",
+        accepted: &[
+            Exact(r#"DestinationIp="172.16.0.0/12""#),
+            Contains(&[r#"cidrmatch("172.16.0.0/12", DestinationIp)"#]),
+        ],
+    },
     Case {
         rule: "cidr_v4",
         accepted: &[
@@ -388,6 +421,12 @@ fn splunk() {
 /// a string).
 const EQL: &[Case] = &[
     Case {
+        rule: "cidr_v4_odd_prefix",
+        accepted: &[Exact(
+            r#"any where cidrMatch(DestinationIp, "172.16.0.0/12")"#,
+        )],
+    },
+    Case {
         rule: "cidr_v4",
         accepted: &[Exact(r#"any where cidrMatch(DestinationIp, "10.0.0.0/8")"#)],
     },
@@ -436,6 +475,12 @@ fn eql() {
 /// variadic; wildcards use `like`, one comparison per pattern; booleans compare with `==`.
 /// (No ES|QL parser is available offline: these strings are checked by hand only.)
 const ESQL: &[Case] = &[
+    Case {
+        rule: "cidr_v4_odd_prefix",
+        accepted: &[Exact(
+            r#"from * metadata _id, _index, _version | where cidr_match(DestinationIp, "172.16.0.0/12")"#,
+        )],
+    },
     Case {
         rule: "cidr_v4",
         accepted: &[Exact(
@@ -489,6 +534,10 @@ fn esql() {
 /// `ipv4_is_in_range` on an IPv6 network never matches. `contains` per pattern; booleans with
 /// `==` (the reference's `=~` is the string operator).
 const KUSTO: &[Case] = &[
+    Case {
+        rule: "cidr_v4_odd_prefix",
+        accepted: &[Exact(r#"ipv4_is_in_range(DestinationIp, "172.16.0.0/12")"#)],
+    },
     Case {
         rule: "cidr_v4",
         accepted: &[Exact(r#"ipv4_is_in_range(DestinationIp, "10.0.0.0/8")"#)],

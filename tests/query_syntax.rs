@@ -338,10 +338,19 @@ fn collect(
                 SigmaKind::Correlation(_) | SigmaKind::Filter(_) => 1,
             };
             match queries(target, &output, conditions) {
-                Ok(found) => items.extend(found.into_iter().map(|query| Item {
-                    rule: rule.clone(),
-                    query,
-                })),
+                Ok(found) => {
+                    // Several queries of one document get a number each, so a rejection names
+                    // exactly one of them.
+                    let several = found.len() > 1;
+                    items.extend(found.into_iter().enumerate().map(|(i, query)| Item {
+                        rule: if several {
+                            format!("{rule} (query {})", i + 1)
+                        } else {
+                            rule.clone()
+                        },
+                        query,
+                    }));
+                }
                 Err(why) => broken.push(format!("{rule}: {why}\n    output: {output}")),
             }
         }
@@ -463,6 +472,7 @@ fn known_queries(language: Language) -> (&'static [&'static str], &'static [&'st
                 r#"any where cidrMatch(DestinationIp, "10.0.0.0/8")"#,
                 r#"any where CommandLine like~ ("*a*", "*b*") and not ?User == null"#,
                 r#"any where `c-useragent` : "curl""#,
+                "sequence by User with maxspan=1h [any where EventID == 4625] with runs=10",
             ],
             &[
                 // `:` compares strings only (the reference's `EventID:3`).

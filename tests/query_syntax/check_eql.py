@@ -7,21 +7,30 @@ line was checked, non-zero when the checker itself cannot run.
 
 Settings: `eql.parser.elasticsearch_syntax` (what Elasticsearch accepts: `:`, `like~`,
 `regex~`, `?field`, backquoted field names; it also type-checks, so `Field:3` is rejected as
-`:` needs a string). Function names are checked (no `ignore_missing_functions`): eql 1.0.1
-knows every function of Elasticsearch EQL (cidrMatch, startsWith, stringContains, ...), so an
-unknown name is a real error. These settings reject exactly the 754 pysigma-eql reference
-outputs listed in reference-unparseable.json and accept the other 2,996.
+`:` needs a string), plus the Elasticsearch-only sequence features the package gates behind
+their own switches: `with runs=N`, `sample by` and missing events `![...]`
+(`allow_runs`, `allow_sample`, `allow_negation`), which correlation rules need. Function names
+are checked (no `ignore_missing_functions`): eql 1.0.1 knows every function of Elasticsearch
+EQL (cidrMatch, startsWith, stringContains, ...), so an unknown name is a real error. These
+settings reject exactly the 754 pysigma-eql reference outputs listed in
+reference-unparseable.json and accept the other 2,996.
 """
 import json
 import sys
 
-from eql.parser import elasticsearch_syntax, parse_query
+from eql.parser import (
+    allow_negation,
+    allow_runs,
+    allow_sample,
+    elasticsearch_syntax,
+    parse_query,
+)
 
 
 def check(query):
     """The parser's message for a rejected query, or None."""
     try:
-        with elasticsearch_syntax:
+        with elasticsearch_syntax, allow_runs, allow_sample, allow_negation:
             parse_query(query)
     except Exception as error:  # EqlSyntaxError, EqlTypeMismatchError, EqlSemanticError, ...
         return "%s: %s" % (type(error).__name__, " ".join(str(error).split()))
