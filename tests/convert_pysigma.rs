@@ -684,7 +684,7 @@ condition: selection"#,
                 "esql",
                 Ok(r#"from * metadata _id, _index, _version | where Enabled==true"#),
             ),
-            ("kusto", Ok(r#"Enabled =~ true"#)),
+            ("kusto", Ok(r#"Enabled == true"#)),
         ],
     },
     Case {
@@ -701,7 +701,7 @@ condition: selection"#,
                 "esql",
                 Ok(r#"from * metadata _id, _index, _version | where Enabled==false"#),
             ),
-            ("kusto", Ok(r#"Enabled =~ false"#)),
+            ("kusto", Ok(r#"Enabled == false"#)),
         ],
     },
     Case {
@@ -1430,7 +1430,7 @@ condition: selection"#,
             (
                 "lucene",
                 Err(
-                    r#"field references (`|fieldref`): lucene cannot express field references (`|fieldref`): a Lucene query string compares fields with constants only, never with another field"#,
+                    r#"field references (`|fieldref`): not supported by lucene: a Lucene query string compares fields with constants only, never with another field"#,
                 ),
             ),
             (
@@ -1441,7 +1441,7 @@ condition: selection"#,
             (
                 "eql",
                 Err(
-                    r#"field references (`|fieldref`): eql cannot express field references (`|fieldref`): Elasticsearch EQL cannot compare a field with another field (its comparison operators take a field and a constant)"#,
+                    r#"field references (`|fieldref`): not supported by eql: Elasticsearch EQL cannot compare a field with another field (its comparison operators take a field and a constant)"#,
                 ),
             ),
             (
@@ -1465,7 +1465,7 @@ condition: selection or other"#,
             (
                 "lucene",
                 Err(
-                    r#"field references (`|fieldref`): lucene cannot express field references (`|fieldref`): a Lucene query string compares fields with constants only, never with another field"#,
+                    r#"field references (`|fieldref`): not supported by lucene: a Lucene query string compares fields with constants only, never with another field"#,
                 ),
             ),
             (
@@ -1477,7 +1477,7 @@ condition: selection or other"#,
             (
                 "eql",
                 Err(
-                    r#"field references (`|fieldref`): eql cannot express field references (`|fieldref`): Elasticsearch EQL cannot compare a field with another field (its comparison operators take a field and a constant)"#,
+                    r#"field references (`|fieldref`): not supported by eql: Elasticsearch EQL cannot compare a field with another field (its comparison operators take a field and a constant)"#,
                 ),
             ),
             (
@@ -1502,13 +1502,13 @@ condition: selection"#,
             (
                 "lucene",
                 Err(
-                    r#"case-sensitive matching (`|cased`): lucene cannot express case-sensitive matching (`|cased`): a query string matches analyzed text fields case-insensitively and keyword fields exactly; it has no case-sensitive operator"#,
+                    r#"case-sensitive matching (`|cased`): not supported by lucene: a query string matches analyzed text fields case-insensitively and keyword fields exactly; it has no case-sensitive operator"#,
                 ),
             ),
             (
                 "splunk",
                 Err(
-                    r#"case-sensitive matching (`|cased`): splunk cannot express case-sensitive matching (`|cased`): the Splunk search command matches field values case-insensitively"#,
+                    r#"case-sensitive matching (`|cased`): not supported by splunk: the Splunk search command matches field values case-insensitively"#,
                 ),
             ),
             ("eql", Ok(r#"any where CommandLine == "MiXeD""#)),
@@ -1529,13 +1529,13 @@ condition: selection"#,
             (
                 "lucene",
                 Err(
-                    r#"case-sensitive matching (`|cased`): lucene cannot express case-sensitive matching (`|cased`): a query string matches analyzed text fields case-insensitively and keyword fields exactly; it has no case-sensitive operator"#,
+                    r#"case-sensitive matching (`|cased`): not supported by lucene: a query string matches analyzed text fields case-insensitively and keyword fields exactly; it has no case-sensitive operator"#,
                 ),
             ),
             (
                 "splunk",
                 Err(
-                    r#"case-sensitive matching (`|cased`): splunk cannot express case-sensitive matching (`|cased`): the Splunk search command matches field values case-insensitively"#,
+                    r#"case-sensitive matching (`|cased`): not supported by splunk: the Splunk search command matches field values case-insensitively"#,
                 ),
             ),
             ("eql", Ok(r#"any where CommandLine like "*MiXeD*""#)),
@@ -1581,7 +1581,7 @@ condition: keywords"#,
             (
                 "eql",
                 Err(
-                    r#"keyword (field-less) search: eql cannot express keyword (field-less) search: EQL only compares fields; it has no full-text search over a whole event"#,
+                    r#"keyword (field-less) search: not supported by eql: EQL only compares fields; it has no full-text search over a whole event"#,
                 ),
             ),
             (
@@ -1604,7 +1604,7 @@ condition: keywords"#,
             (
                 "eql",
                 Err(
-                    r#"keyword (field-less) search: eql cannot express keyword (field-less) search: EQL only compares fields; it has no full-text search over a whole event"#,
+                    r#"keyword (field-less) search: not supported by eql: EQL only compares fields; it has no full-text search over a whole event"#,
                 ),
             ),
             (
@@ -1628,7 +1628,7 @@ condition: keywords"#,
             (
                 "eql",
                 Err(
-                    r#"keyword (field-less) search: eql cannot express keyword (field-less) search: EQL only compares fields; it has no full-text search over a whole event"#,
+                    r#"keyword (field-less) search: not supported by eql: EQL only compares fields; it has no full-text search over a whole event"#,
                 ),
             ),
             (
@@ -1931,31 +1931,31 @@ condition: selection"#,
             (
                 "lucene",
                 Err(
-                    r#"placeholders (`|expand`): lucene cannot express placeholders (`|expand`): `%name%` placeholders stand for values of the user's environment (lists of hosts, users…) that must be filled in before conversion"#,
+                    r#"placeholders (`|expand`): not supported by lucene: `%name%` placeholders stand for values of the user's environment (lists of hosts, users…) that must be filled in before conversion"#,
                 ),
             ),
             (
                 "splunk",
                 Err(
-                    r#"placeholders (`|expand`): splunk cannot express placeholders (`|expand`): `%name%` placeholders stand for values of the user's environment (lists of hosts, users…) that must be filled in before conversion"#,
+                    r#"placeholders (`|expand`): not supported by splunk: `%name%` placeholders stand for values of the user's environment (lists of hosts, users…) that must be filled in before conversion"#,
                 ),
             ),
             (
                 "eql",
                 Err(
-                    r#"placeholders (`|expand`): eql cannot express placeholders (`|expand`): `%name%` placeholders stand for values of the user's environment (lists of hosts, users…) that must be filled in before conversion"#,
+                    r#"placeholders (`|expand`): not supported by eql: `%name%` placeholders stand for values of the user's environment (lists of hosts, users…) that must be filled in before conversion"#,
                 ),
             ),
             (
                 "esql",
                 Err(
-                    r#"placeholders (`|expand`): esql cannot express placeholders (`|expand`): `%name%` placeholders stand for values of the user's environment (lists of hosts, users…) that must be filled in before conversion"#,
+                    r#"placeholders (`|expand`): not supported by esql: `%name%` placeholders stand for values of the user's environment (lists of hosts, users…) that must be filled in before conversion"#,
                 ),
             ),
             (
                 "kusto",
                 Err(
-                    r#"placeholders (`|expand`): kusto cannot express placeholders (`|expand`): `%name%` placeholders stand for values of the user's environment (lists of hosts, users…) that must be filled in before conversion"#,
+                    r#"placeholders (`|expand`): not supported by kusto: `%name%` placeholders stand for values of the user's environment (lists of hosts, users…) that must be filled in before conversion"#,
                 ),
             ),
         ],
@@ -1971,7 +1971,7 @@ condition: selection | count() by IpAddress > 20"#,
             (
                 "lucene",
                 Err(
-                    r#"pipe aggregations (`| count() …`): lucene cannot express pipe aggregations (`| count() …`): a query string selects events; counting them needs an aggregation outside the query"#,
+                    r#"pipe aggregations (`| count() …`): not supported by lucene: a query string selects events; counting them needs an aggregation outside the query"#,
                 ),
             ),
             (
@@ -1986,7 +1986,7 @@ condition: selection | count() by IpAddress > 20"#,
             (
                 "eql",
                 Err(
-                    r#"pipe aggregations (`| count() …`): eql cannot express pipe aggregations (`| count() …`): EQL has no aggregation; counting events needs a correlation rule (`sequence`)"#,
+                    r#"pipe aggregations (`| count() …`): not supported by eql: EQL has no aggregation; counting events needs a correlation rule (`sequence`)"#,
                 ),
             ),
             (
@@ -2016,7 +2016,7 @@ condition: selection | count(TargetUserName) by IpAddress > 5"#,
             (
                 "lucene",
                 Err(
-                    r#"pipe aggregations (`| count() …`): lucene cannot express pipe aggregations (`| count() …`): a query string selects events; counting them needs an aggregation outside the query"#,
+                    r#"pipe aggregations (`| count() …`): not supported by lucene: a query string selects events; counting them needs an aggregation outside the query"#,
                 ),
             ),
             (
@@ -2030,7 +2030,7 @@ condition: selection | count(TargetUserName) by IpAddress > 5"#,
             (
                 "eql",
                 Err(
-                    r#"pipe aggregations (`| count() …`): eql cannot express pipe aggregations (`| count() …`): EQL has no aggregation; counting events needs a correlation rule (`sequence`)"#,
+                    r#"pipe aggregations (`| count() …`): not supported by eql: EQL has no aggregation; counting events needs a correlation rule (`sequence`)"#,
                 ),
             ),
             (
@@ -2101,7 +2101,7 @@ condition:
             (
                 "lucene",
                 Err(
-                    r#"correlation rules: lucene cannot express correlation rules: a query string selects single events; correlating several events needs an aggregation or a sequence outside the query"#,
+                    r#"correlation rules: not supported by lucene: a query string selects single events; correlating several events needs an aggregation or a sequence outside the query"#,
                 ),
             ),
             (
@@ -2150,7 +2150,7 @@ condition:
             (
                 "lucene",
                 Err(
-                    r#"correlation rules: lucene cannot express correlation rules: a query string selects single events; correlating several events needs an aggregation or a sequence outside the query"#,
+                    r#"correlation rules: not supported by lucene: a query string selects single events; correlating several events needs an aggregation or a sequence outside the query"#,
                 ),
             ),
             (
@@ -2198,7 +2198,7 @@ timespan: 10m"#,
             (
                 "lucene",
                 Err(
-                    r#"correlation rules: lucene cannot express correlation rules: a query string selects single events; correlating several events needs an aggregation or a sequence outside the query"#,
+                    r#"correlation rules: not supported by lucene: a query string selects single events; correlating several events needs an aggregation or a sequence outside the query"#,
                 ),
             ),
             (
@@ -2250,7 +2250,7 @@ timespan: 10m"#,
             (
                 "lucene",
                 Err(
-                    r#"correlation rules: lucene cannot express correlation rules: a query string selects single events; correlating several events needs an aggregation or a sequence outside the query"#,
+                    r#"correlation rules: not supported by lucene: a query string selects single events; correlating several events needs an aggregation or a sequence outside the query"#,
                 ),
             ),
             (

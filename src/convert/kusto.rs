@@ -6,8 +6,8 @@
 //! Beyond the reference: field names the reference quoted twice (`''c-uri''`, not KQL) are
 //! written `['c-uri']` throughout such a query; literal backslashes before a `*` keep their
 //! escape (the reference re-parses the text and turns `\\` into `\`); `|cased` uses the
-//! case-sensitive operators (`==`, `contains_cs`…), `|exists` `isnotempty()`/`isempty()`, and
-//! `|fieldref` compares the two columns.
+//! case-sensitive operators (`==`, `contains_cs`…), `|exists` `isnotempty()`/`isempty()`,
+//! `|fieldref` compares the two columns, and YAML booleans compare with `==`.
 //!
 //! Kept as the reference writes them, for parity, although not right in KQL: field names that
 //! are not identifiers in single quotes (`'c-uri'` is a string literal; `['c-uri']` names the
@@ -151,6 +151,12 @@ impl Kusto {
 impl Dialect for Kusto {
     fn tokens(&self) -> &Tokens {
         &TOKENS
+    }
+
+    /// A YAML boolean compares with `==`: `=~` (the reference's choice) is KQL's
+    /// case-insensitive *string* equality.
+    fn convert_bool(&self, field: &str, b: bool) -> String {
+        format!("{} == {b}", self.field(field))
     }
 
     fn field(&self, name: &str) -> String {

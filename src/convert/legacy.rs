@@ -1062,8 +1062,15 @@ impl<'d> Renderer<'d> {
         } else if self.match_keyword || legacy_has_wildcard(escaped) {
             self.out.push_str(escaped);
         } else {
+            // Inside quotes a line break needs no escape; sigmac wrote `\` before it, which
+            // Lucene tolerates but stricter parsers (luqum) reject.
             self.out.push('"');
-            self.out.push_str(escaped);
+            if escaped.contains(['\n', '\r']) {
+                self.out
+                    .push_str(&escaped.replace("\\\n", "\n").replace("\\\r", "\r"));
+            } else {
+                self.out.push_str(escaped);
+            }
             self.out.push('"');
         }
     }

@@ -80,14 +80,15 @@ impl Dialect for Lucene {
     }
 
     fn value_str(&self, s: &crate::sigma::SigmaString) -> String {
-        // Multi-word plain values become phrases, so the parser does not split them.
+        // Multi-word plain values (and values with line breaks, which cannot be escaped in a
+        // term that strict parsers accept) become phrases, so the parser does not split them.
         let phrase = s
             .pieces()
             .iter()
             .all(|p| matches!(p, crate::sigma::Piece::Text(t) if !t.is_empty()))
-            && s.pieces()
-                .iter()
-                .any(|p| matches!(p, crate::sigma::Piece::Text(t) if t.contains(' ')));
+            && s.pieces().iter().any(
+                |p| matches!(p, crate::sigma::Piece::Text(t) if t.contains([' ', '\n', '\r'])),
+            );
         if phrase {
             let reserved_but_space = RESERVED.replace(' ', "");
             return format!(

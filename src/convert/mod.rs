@@ -250,11 +250,7 @@ pub fn convert(backend: &dyn Backend, input: &ConvertInput<'_>) -> Result<String
             return Err(input.error(
                 feature.describe(),
                 &path,
-                format!(
-                    "{} cannot express {}: {reason}",
-                    backend.name(),
-                    feature.describe()
-                ),
+                format!("not supported by {}: {reason}", backend.name()),
             ));
         }
     }
