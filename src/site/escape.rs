@@ -145,10 +145,17 @@ pub fn url_destination(url: &str) -> String {
     out
 }
 
-/// A Markdown link to `url` labelled with the URL itself when the URL is linkable, else the
-/// URL as escaped text.
+/// Whether `url` is an absolute `http`/`https` URL.
+pub fn is_web_url(url: &str) -> bool {
+    let url = url.trim();
+    let lower = url.to_ascii_lowercase();
+    (lower.starts_with("http://") || lower.starts_with("https://")) && is_linkable(url)
+}
+
+/// A Markdown link to `url` labelled with the URL itself when it is an `http(s)` URL, else the
+/// text as escaped text (rule references like `n/a` are not links).
 pub fn markdown_autolink(url: &str) -> String {
-    if is_linkable(url) {
+    if is_web_url(url) {
         format!(
             "[{}]({})",
             markdown_text(url.trim()),

@@ -242,9 +242,9 @@ pub fn relations(entries: &[RuleEntry], rules: &RuleSet) -> Relations {
         let Some(file) = rules.files.get(e.file) else { continue };
         for document in &file.documents {
             let (refs, what) = match &document.kind {
-                SigmaKind::Correlation(c) => (&c.correlation.rules, "correlation"),
-                SigmaKind::Filter(f) => (&f.filter.rules, "filter"),
-                SigmaKind::Rule(_) => continue,
+                SigmaKind::Correlation(c) => (c.correlation.rules.as_slice(), "correlation"),
+                SigmaKind::Filter(f) => (f.filter.rules.as_slice(), "filter"),
+                SigmaKind::Rule(_) => (&[][..], "rule"),
             };
             for r in refs {
                 let other = rules.lookup(&r.reference).and_then(|d| by_file.get(&d.file).copied());
@@ -561,16 +561,17 @@ impl Slugs {
     /// A slug set with `reserved` names unavailable.
     pub fn new(reserved: &[&str]) -> Slugs {
         Slugs {
-            taken: reserved.iter().map(|s| s.to_string()).collect(),
+            taken: reserved.iter().map(|s| s.to_ascii_lowercase()).collect(),
         }
     }
 
-    /// The slug for `text`: lowercase letters, digits, `.`, `_` and `-`, made unique.
+    /// The slug for `text`: ASCII letters, digits, `.`, `_` and `-`, unique regardless of case
+    /// (so pages do not collide on case-insensitive filesystems).
     pub fn assign(&mut self, text: &str) -> String {
         let base = path_segment(text);
         let mut slug = base.clone();
         let mut n = 2;
-        while !self.taken.insert(slug.clone()) {
+        while !self.taken.insert(slug.to_ascii_lowercase()) {
             slug = format!("{base}-{n}");
             n += 1;
         }
@@ -578,11 +579,11 @@ impl Slugs {
     }
 }
 
-/// A safe path segment for `text`.
+/// A safe path segment for `text`: ASCII letters, digits, `.`, `_` and `-`; other runs become
+/// one `-`; spaces-only or empty text becomes `x`.
 pub fn path_segment(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.trim().chars() {
-        let c = c.to_ascii_lowercase();
         if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
             out.push(c);
         } else if !out.ends_with('-') {
