@@ -47,6 +47,8 @@ pub enum ColorChoice {
 pub enum Command {
     /// Validate and lint rules; exits 1 when a rule has errors.
     Check(CheckArgs),
+    /// Convert rules to queries of one target, like `sigmac` / `sigma convert`.
+    Convert(ConvertArgs),
     /// Build the wiki: rule pages (Markdown and HTML), indexes, coverage, exports.
     Build(BuildArgs),
     /// Print one rule's page to stdout.
@@ -175,6 +177,34 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// Output formats of `convert`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConvertFormat {
+    /// The queries, as the reference converter prints them.
+    Text,
+    /// One JSON object per rule file: `{rule, target, status, output | error}`.
+    Jsonl,
+}
+
+/// `sigwiki convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The query target (`sigwiki convert --list-targets` lists them).
+    #[arg(short, long, required_unless_present = "list_targets")]
+    pub target: Option<String>,
+    /// List the targets and exit.
+    #[arg(long)]
+    pub list_targets: bool,
+    /// A field-mapping file (YAML) applied before conversion.
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ConvertFormat::Text)]
+    pub format: ConvertFormat,
+    /// Rule files and folders (default: `rules/`).
+    pub paths: Vec<PathBuf>,
 }
 
 /// Output formats of `check`.

@@ -182,8 +182,11 @@ mod tests {
     fn relative_paths_follow_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("sigwiki.toml");
-        std::fs::write(&path, "inputs = [\"r\"]\noutput = \"/abs/site\"\ntemplates = \"t\"\n")
-            .expect("write");
+        std::fs::write(
+            &path,
+            "inputs = [\"r\"]\noutput = \"/abs/site\"\ntemplates = \"t\"\n",
+        )
+        .expect("write");
         let config = Config::load(&path).expect("load");
         assert_eq!(config.inputs, vec![dir.path().join("r")]);
         assert_eq!(config.output, Some(PathBuf::from("/abs/site")));

@@ -11,8 +11,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use cli::{
-    BuildArgs, CheckArgs, Cli, ColorChoice, Command, DiagnosticFormat, InitArgs, PreviewArgs,
-    ServeArgs, SiteArgs, TemplatesCommand,
+    BuildArgs, CheckArgs, Cli, ColorChoice, Command, ConvertArgs, ConvertFormat, DiagnosticFormat,
+    InitArgs, PreviewArgs, ServeArgs, SiteArgs, TemplatesCommand,
 };
 use sigwiki::config::Config;
 use sigwiki::convert::Backend;
@@ -24,6 +24,7 @@ fn main() -> ExitCode {
     let color = use_color(cli.global.color, std::io::stdout().is_terminal());
     let outcome = match &cli.command {
         Command::Check(args) => check(args, color),
+        Command::Convert(args) => convert(args),
         Command::Build(args) => build(args, &cli.global, color),
         Command::Preview(args) => preview(args),
         Command::Serve(args) => serve(args),
@@ -134,17 +135,80 @@ fn format_diagnostic(d: &Diagnostic, color: bool) -> String {
     )
 }
 
-/// The query targets this binary has, in the order `--targets all` lists them. The backends of
-/// `src/convert/` are registered here as they land.
-fn available_targets() -> Vec<Box<dyn Backend>> {
-    Vec::new()
+fn convert(args: &ConvertArgs) -> Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if args.list_targets {
+        for backend in sigwiki::convert::backends() {
+            writeln!(out, "{:<16}{}", backend.name(), backend.title())?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let name = args.target.as_deref().unwrap_or_default();
+    let Some(backend) = sigwiki::convert::backend(name) else {
+        let names: Vec<&str> = sigwiki::convert::backends()
+            .iter()
+            .map(|b| b.name())
+            .collect();
+        anyhow::bail!("unknown target `{name}`; targets: {}", names.join(", "));
+    };
+    if args.mapping.is_some() {
+        anyhow::bail!("field mappings are not available yet");
+    }
+    let inputs = default_inputs(&args.paths);
+    let loaded =
+        sigwiki::load::load(&inputs, &ParseOptions::default()).context("cannot read the rules")?;
+    let rules = &loaded.rules;
+    use rayon::prelude::*;
+    let results: Vec<_> = rules
+        .files
+        .par_iter()
+        .map(|file| sigwiki::convert::convert_file(backend, file, rules))
+        .collect();
+    let mut failed = 0;
+    for (file, result) in rules.files.iter().zip(results) {
+        let rule = if inputs.contains(&file.path) {
+            file.path.clone()
+        } else {
+            file.relative.clone()
+        };
+        match args.format {
+            ConvertFormat::Text => match result {
+                Ok(output) => out.write_all(output.as_bytes())?,
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("{}: error: {e}", file.path.display());
+                }
+            },
+            ConvertFormat::Jsonl => {
+                let rule = rule.to_string_lossy();
+                let line = match result {
+                    Ok(output) => {
+                        serde_json::json!({"rule": rule, "target": name, "status": "ok", "output": output})
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        serde_json::json!({"rule": rule, "target": name, "status": "err", "error": e.to_string()})
+                    }
+                };
+                serde_json::to_writer(&mut out, &line)?;
+                writeln!(out)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The targets ATC's pages showed, used when neither `--targets` nor the settings name any.
 const DEFAULT_TARGETS: [&str; 3] = ["es-qs", "xpack-watcher", "graylog"];
 
-fn resolve_targets(requested: Option<&[String]>) -> Result<Vec<Box<dyn Backend>>> {
-    let mut available = available_targets();
+fn resolve_targets(requested: Option<&[String]>) -> Result<Vec<&'static dyn Backend>> {
+    let mut available: Vec<&'static dyn Backend> = sigwiki::convert::backends().to_vec();
     let Some(requested) = requested else {
         // The defaults that this binary has, in the default order.
         let mut out = Vec::new();
@@ -167,7 +231,7 @@ fn resolve_targets(requested: Option<&[String]>) -> Result<Vec<Box<dyn Backend>>
         }
         match available.iter().position(|b| b.name() == name) {
             Some(i) => out.push(available.remove(i)),
-            None if out.iter().any(|b: &Box<dyn Backend>| b.name() == name) => {}
+            None if out.iter().any(|b: &&dyn Backend| b.name() == name) => {}
             None => anyhow::bail!(
                 "unknown query target `{name}`; available: {}",
                 if names.is_empty() {
@@ -214,7 +278,10 @@ fn setup(site_args: &SiteArgs, paths: &[PathBuf]) -> Result<Setup> {
         .or_else(|| config.title.clone())
         .unwrap_or_else(|| "Detection rules".to_string());
     options.base_url = site::normalize_base_url(config.base_url.as_deref().unwrap_or("/"));
-    options.site_url = config.site_url.as_deref().and_then(site::normalize_site_url);
+    options.site_url = config
+        .site_url
+        .as_deref()
+        .and_then(site::normalize_site_url);
     options.targets = targets;
     options.parse = ParseOptions {
         limits: Limits {
@@ -335,7 +402,12 @@ fn serve(args: &ServeArgs) -> Result<ExitCode> {
     options.live_reload = true;
     options.base_url = "/".to_string();
     let enricher = enricher();
-    site::serve::serve(&options, templates_dir.as_deref(), enricher.as_ref(), args.port)?;
+    site::serve::serve(
+        &options,
+        templates_dir.as_deref(),
+        enricher.as_ref(),
+        args.port,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -349,10 +421,8 @@ fn init(args: &InitArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
     // The starter file points at the templates just written.
-    let starter = sigwiki::config::STARTER.replace(
-        "# templates = \"templates\"",
-        "templates = \"templates\"",
-    );
+    let starter = sigwiki::config::STARTER
+        .replace("# templates = \"templates\"", "templates = \"templates\"");
     std::fs::write(&config_path, starter)
         .with_context(|| format!("cannot write {}", config_path.display()))?;
     eprintln!(

@@ -166,6 +166,48 @@ pub trait Backend: Send + Sync {
     /// exact text the target's reference converter prints for the rule, trailing newline
     /// included.
     fn render(&self, input: &ConvertInput<'_>) -> Result<String, ConvertError>;
+
+    /// Joins the outputs of the documents of one file as the reference converter prints them
+    /// (by default, one after the other).
+    fn join_outputs(&self, outputs: Vec<String>) -> String {
+        outputs.concat()
+    }
+}
+
+/// Every backend, in the order pages show them.
+pub fn backends() -> &'static [&'static dyn Backend] {
+    &[]
+}
+
+/// The backend called `name`.
+pub fn backend(name: &str) -> Option<&'static dyn Backend> {
+    backends().iter().copied().find(|b| b.name() == name)
+}
+
+/// Converts every document of `file`, joined as the backend's reference prints a file. A file
+/// with parse errors, or with a document that fails, is an error (the first one).
+pub fn convert_file(
+    backend: &dyn Backend,
+    file: &RuleFile,
+    rules: &RuleSet,
+) -> Result<String, ConvertError> {
+    if let Some(d) = file.diagnostics.iter().find(|d| d.is_error()) {
+        return Err(ConvertError {
+            construct: format!("{}[{}]", d.severity, d.code),
+            line: Some(d.line),
+            message: format!("the rule does not parse: {}", d.message),
+        });
+    }
+    let mut outputs = Vec::with_capacity(file.documents.len());
+    for document in &file.documents {
+        let input = ConvertInput {
+            file,
+            document,
+            rules,
+        };
+        outputs.push(convert(backend, &input)?);
+    }
+    Ok(backend.join_outputs(outputs))
 }
 
 /// Converts a document with `backend`, refusing unsupported features uniformly.

@@ -636,7 +636,10 @@ pub fn lower_value(
                         Working::Str(s) => match s.as_plain() {
                             Some(text) => text.into_bytes(),
                             None => {
-                                return illegal(m, "a value with wildcards (they would be encoded)");
+                                return illegal(
+                                    m,
+                                    "a value with wildcards (they would be encoded)",
+                                );
                             }
                         },
                         Working::Bytes(b) => b,

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use tera::{Context, Value};
 
-use crate::convert::{Backend, ConvertInput, convert};
+use crate::convert::{Backend, convert_file};
 use crate::sigma::{Diagnostic, ParseOptions, RuleFile, RuleSet, SigmaKind};
 
 use super::coverage;
@@ -18,9 +18,9 @@ use super::enrichment::{DataNeeded, Enricher, TechniqueRef, Trigger};
 use super::exports;
 use super::markdown;
 use super::model::{
-    self, CorrelationItem, CustomField, DataNeededItem, Fact, Group, Link, ListPage,
-    LogSourceItem, LogSourceKey, PagePath, QueryItem, RelationItem, Relations, RuleEntry,
-    RulePage, RuleRow, Slugs, TacticItem, TagItem, TechniqueItem, root_of,
+    self, CorrelationItem, CustomField, DataNeededItem, Fact, Group, Link, ListPage, LogSourceItem,
+    LogSourceKey, PagePath, QueryItem, RelationItem, Relations, RuleEntry, RulePage, RuleRow,
+    Slugs, TacticItem, TagItem, TechniqueItem, root_of,
 };
 use super::output::Output;
 use super::templates::Templates;
@@ -37,7 +37,7 @@ pub struct BuildOptions {
     /// The absolute URL of the published site, with a trailing `/`.
     pub site_url: Option<String>,
     /// Query targets, in page order.
-    pub targets: Vec<Box<dyn Backend>>,
+    pub targets: Vec<&'static dyn Backend>,
     /// Rule parsing options.
     pub parse: ParseOptions,
     /// Show a progress bar (only when stderr is a terminal).
@@ -100,7 +100,14 @@ pub fn build(
     output: Output,
 ) -> Result<BuildReport, SiteError> {
     let loaded = crate::load::load(&options.inputs, &options.parse)?;
-    build_from(&loaded.rules, loaded.skipped, options, templates, enricher, output)
+    build_from(
+        &loaded.rules,
+        loaded.skipped,
+        options,
+        templates,
+        enricher,
+        output,
+    )
 }
 
 /// Builds the site of an already loaded rule set.
@@ -231,8 +238,7 @@ pub fn page_path(relative: &Path) -> PagePath {
         .map(|p| {
             let plain = !p.is_empty()
                 && !p.starts_with('.')
-                && p
-                    .chars()
+                && p.chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
             if plain {
                 p.clone()
@@ -512,14 +518,13 @@ impl Builder<'_> {
             i,
             queries,
         );
-        let markdown = self
-            .templates
-            .render_markdown("rule.md", &Context::from_serialize(&page).map_err(|e| {
-                SiteError::Template {
-                    name: "rule.md".to_string(),
-                    message: e.to_string(),
-                }
-            })?)?;
+        let markdown = self.templates.render_markdown(
+            "rule.md",
+            &Context::from_serialize(&page).map_err(|e| SiteError::Template {
+                name: "rule.md".to_string(),
+                message: e.to_string(),
+            })?,
+        )?;
         self.write_markdown_and_html(&entry.page, &entry.title, &markdown, "rule.html", |ctx| {
             ctx.insert("rule", entry);
             ctx.insert("queries", &page.queries);
@@ -536,7 +541,8 @@ impl Builder<'_> {
         layout: &str,
         extra: impl FnOnce(&mut Context),
     ) -> Result<(), SiteError> {
-        self.output.write(&format!("{path}.md"), markdown.as_bytes())?;
+        self.output
+            .write(&format!("{path}.md"), markdown.as_bytes())?;
         let body = markdown::to_html(markdown);
         let mut ctx = self.html_context(path, title);
         ctx.insert_value("body", Value::safe_string(&body));
@@ -555,7 +561,13 @@ impl Builder<'_> {
         ctx
     }
 
-    fn write_html(&self, path: &str, title: &str, template: &str, ctx: Context) -> Result<(), SiteError> {
+    fn write_html(
+        &self,
+        path: &str,
+        title: &str,
+        template: &str,
+        ctx: Context,
+    ) -> Result<(), SiteError> {
         let mut full = self.html_context(path, title);
         full.extend(ctx);
         let html = self.templates.render_html(template, &full)?;
@@ -637,12 +649,16 @@ impl Builder<'_> {
             jobs.push((path.clone(), page));
         }
         if ix.tactics.is_empty() {
-            all.intro = Some("No rule is tagged with an ATT&CK tactic known to the catalog.".to_string());
+            all.intro =
+                Some("No rule is tagged with an ATT&CK tactic known to the catalog.".to_string());
         }
         jobs.push(("tactics/index".to_string(), all));
         // Techniques.
         let mut all = blank("ATT&CK techniques");
-        all.intro = Some("Rules by ATT&CK technique (revoked techniques count under their replacement).".to_string());
+        all.intro = Some(
+            "Rules by ATT&CK technique (revoked techniques count under their replacement)."
+                .to_string(),
+        );
         for (id, (technique, list, triggers)) in &ix.techniques {
             let path = &ix.pages.techniques[id];
             let root = root_of(path);
@@ -664,12 +680,15 @@ impl Builder<'_> {
             jobs.push((path.clone(), page));
         }
         if ix.techniques.is_empty() {
-            all.intro = Some("No rule is tagged with an ATT&CK technique known to the catalog.".to_string());
+            all.intro = Some(
+                "No rule is tagged with an ATT&CK technique known to the catalog.".to_string(),
+            );
         }
         jobs.push(("techniques/index".to_string(), all));
         // Log sources.
         let mut all = blank("Log sources");
-        all.intro = Some("Rules by the log source they read (product, category, service).".to_string());
+        all.intro =
+            Some("Rules by the log source they read (product, category, service).".to_string());
         for (key, list) in &ix.logsources {
             let path = &ix.pages.logsources[key];
             let root = root_of(path);
@@ -680,7 +699,11 @@ impl Builder<'_> {
                 section: key.product.clone().or(Some("any product".to_string())),
             });
             let mut page = blank(&format!("Log source {}", key.summary()));
-            for (label, value) in [("Product", &key.product), ("Category", &key.category), ("Service", &key.service)] {
+            for (label, value) in [
+                ("Product", &key.product),
+                ("Category", &key.category),
+                ("Service", &key.service),
+            ] {
                 page.facts.push(Fact {
                     label: label.to_string(),
                     value: value.clone().unwrap_or_else(|| "any".to_string()),
@@ -694,8 +717,25 @@ impl Builder<'_> {
         jobs.push(("logsources/index".to_string(), all));
         // Levels and statuses.
         for (kind, title, map, order) in [
-            ("levels", "Severity levels", &ix.levels, crate::sigma::Level::ALL.iter().rev().map(|l| l.name()).collect::<Vec<_>>()),
-            ("status", "Development status", &ix.statuses, crate::sigma::Status::ALL.iter().map(|s| s.name()).collect::<Vec<_>>()),
+            (
+                "levels",
+                "Severity levels",
+                &ix.levels,
+                crate::sigma::Level::ALL
+                    .iter()
+                    .rev()
+                    .map(|l| l.name())
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "status",
+                "Development status",
+                &ix.statuses,
+                crate::sigma::Status::ALL
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>(),
+            ),
         ] {
             let mut all = blank(title);
             for name in order {
@@ -726,14 +766,19 @@ impl Builder<'_> {
                 title: tag.clone(),
                 href: href("../", path),
                 count: list.len(),
-                section: Some(if namespace.is_empty() { "(no namespace)".to_string() } else { namespace.to_string() }),
+                section: Some(if namespace.is_empty() {
+                    "(no namespace)".to_string()
+                } else {
+                    namespace.to_string()
+                }),
             });
             let mut page = blank(&format!("Tag {tag}"));
             page.rules = self.rows(&root, list);
             page.parent = parent(&root, "All tags", "tags/index");
             jobs.push((path.clone(), page));
         }
-        all.groups.sort_by(|a, b| (&a.section, &a.title).cmp(&(&b.section, &b.title)));
+        all.groups
+            .sort_by(|a, b| (&a.section, &a.title).cmp(&(&b.section, &b.title)));
         jobs.push(("tags/index".to_string(), all));
         // Authors.
         let mut all = blank("Authors");
@@ -836,7 +881,8 @@ impl Builder<'_> {
             self.indexes,
             self.options.site_url.as_deref(),
         );
-        self.output.write("navigator-layer.json", layer.as_bytes())?;
+        self.output
+            .write("navigator-layer.json", layer.as_bytes())?;
         n += 2;
         // Errors.
         let mut ctx = Context::new();
@@ -857,7 +903,9 @@ impl Builder<'_> {
                 continue; // not a plain id, so no stable file name for it
             }
             let path = format!("id/{segment}");
-            let Some(entry) = self.entries.get(target) else { continue };
+            let Some(entry) = self.entries.get(target) else {
+                continue;
+            };
             let mut ctx = Context::new();
             ctx.insert("target", &format!("{}{}.html", root_of(&path), entry.page));
             ctx.insert("target_title", &entry.title);
@@ -865,11 +913,18 @@ impl Builder<'_> {
             n += 1;
         }
         // Exports.
-        self.output.write("rules.json", exports::rules_json(self.entries).as_bytes())?;
-        self.output.write("analytics.csv", exports::analytics_csv(self.entries).as_bytes())?;
+        self.output
+            .write("rules.json", exports::rules_json(self.entries).as_bytes())?;
+        self.output.write(
+            "analytics.csv",
+            exports::analytics_csv(self.entries).as_bytes(),
+        )?;
         n += 2;
         if let Some(url) = &self.options.site_url {
-            self.output.write("sitemap.xml", exports::sitemap(url, self.entries, self.indexes).as_bytes())?;
+            self.output.write(
+                "sitemap.xml",
+                exports::sitemap(url, self.entries, self.indexes).as_bytes(),
+            )?;
             n += 1;
         }
         self.output.write(".nojekyll", b"")?;
@@ -880,33 +935,31 @@ impl Builder<'_> {
         }
         Ok(n)
     }
-
 }
 
 fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// Converts every document of `file` for each target.
-pub fn queries(file: &RuleFile, rules: &RuleSet, targets: &[Box<dyn Backend>]) -> Vec<QueryItem> {
+/// Converts `file` for each target, as the target's reference converter prints a file.
+pub fn queries(
+    file: &RuleFile,
+    rules: &RuleSet,
+    targets: &[&'static dyn Backend],
+) -> Vec<QueryItem> {
     targets
         .iter()
         .map(|backend| {
-            let mut outputs = Vec::new();
-            let mut errors = Vec::new();
-            for document in &file.documents {
-                let input = ConvertInput { file, document, rules };
-                match convert(backend.as_ref(), &input) {
-                    Ok(text) => outputs.push(text.trim_end_matches('\n').to_string()),
-                    Err(e) => errors.push(e.to_string()),
-                }
-            }
+            let result = convert_file(*backend, file, rules);
             QueryItem {
                 target: backend.name().to_string(),
                 title: backend.title().to_string(),
                 language: language(backend.name()),
-                output: (errors.is_empty()).then(|| outputs.join("\n")),
-                error: (!errors.is_empty()).then(|| errors.join("; ")),
+                output: result
+                    .as_ref()
+                    .ok()
+                    .map(|text| text.trim_end_matches('\n').to_string()),
+                error: result.err().map(|e| e.to_string()),
             }
         })
         .collect()
@@ -981,10 +1034,17 @@ pub fn rule_page<'a>(
             };
             let item = LogSourceItem {
                 summary: key.summary(),
-                href: pages.logsources.get(&key).map(|p| href(&root, p)).unwrap_or_default(),
+                href: pages
+                    .logsources
+                    .get(&key)
+                    .map(|p| href(&root, p))
+                    .unwrap_or_default(),
                 definition: ls.definition.clone(),
             };
-            if !logsources.iter().any(|l: &LogSourceItem| l.summary == item.summary) {
+            if !logsources
+                .iter()
+                .any(|l: &LogSourceItem| l.summary == item.summary)
+            {
                 logsources.push(item);
             }
         }

@@ -221,7 +221,13 @@ pub fn navigator_layer(
         techniques.push(technique);
     }
     let attack_version = matrix
-        .map(|m| m.version.split('.').next().unwrap_or(&m.version).to_string())
+        .map(|m| {
+            m.version
+                .split('.')
+                .next()
+                .unwrap_or(&m.version)
+                .to_string()
+        })
         .unwrap_or_else(|| "19".to_string());
     let mut layer = json!({
         "name": format!("{title}: rules per technique"),

@@ -58,7 +58,13 @@ pub fn markdown_text(text: &str) -> String {
 pub fn markdown_code(text: &str) -> String {
     let flat: String = text
         .chars()
-        .map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c })
+        .map(|c| {
+            if c == '\n' || c == '\r' || c == '\t' {
+                ' '
+            } else {
+                c
+            }
+        })
         .filter(|c| !c.is_control())
         .collect();
     if flat.trim().is_empty() {

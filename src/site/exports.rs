@@ -54,11 +54,19 @@ pub fn home(entries: &[RuleEntry], ix: &Indexes, matrix: Option<&Matrix>) -> Hom
     let levels = crate::sigma::Level::ALL
         .iter()
         .rev()
-        .filter_map(|l| ix.levels.get(l.name()).map(|v| (l.name().to_string(), v.len())))
+        .filter_map(|l| {
+            ix.levels
+                .get(l.name())
+                .map(|v| (l.name().to_string(), v.len()))
+        })
         .collect();
     let statuses = crate::sigma::Status::ALL
         .iter()
-        .filter_map(|s| ix.statuses.get(s.name()).map(|v| (s.name().to_string(), v.len())))
+        .filter_map(|s| {
+            ix.statuses
+                .get(s.name())
+                .map(|v| (s.name().to_string(), v.len()))
+        })
         .collect();
     let tactics = match matrix {
         Some(m) => m
@@ -188,11 +196,32 @@ pub fn rules_table(entries: &[RuleEntry], ix: &Indexes) -> RulesTable {
                 kind: e.kind,
                 level: e.level,
                 status: e.status,
-                tactics: join(e.enrichment.tactics.iter().map(|t| t.id.as_str()).collect(), " "),
+                tactics: join(
+                    e.enrichment.tactics.iter().map(|t| t.id.as_str()).collect(),
+                    " ",
+                ),
                 techniques: join(techniques, " "),
-                products: join(e.logsources.iter().filter_map(|l| l.product.as_deref()).collect(), "|"),
-                categories: join(e.logsources.iter().filter_map(|l| l.category.as_deref()).collect(), "|"),
-                services: join(e.logsources.iter().filter_map(|l| l.service.as_deref()).collect(), "|"),
+                products: join(
+                    e.logsources
+                        .iter()
+                        .filter_map(|l| l.product.as_deref())
+                        .collect(),
+                    "|",
+                ),
+                categories: join(
+                    e.logsources
+                        .iter()
+                        .filter_map(|l| l.category.as_deref())
+                        .collect(),
+                    "|",
+                ),
+                services: join(
+                    e.logsources
+                        .iter()
+                        .filter_map(|l| l.service.as_deref())
+                        .collect(),
+                    "|",
+                ),
                 authors: e.authors.join("|"),
                 date: e.date.clone().unwrap_or_default(),
                 logsource: e
@@ -234,9 +263,24 @@ pub fn rules_table(entries: &[RuleEntry], ix: &Indexes) -> RulesTable {
             .iter()
             .map(|(id, (t, _, _))| (id.clone(), format!("{id}: {}", t.name)))
             .collect(),
-        products: set(&|e| e.logsources.iter().filter_map(|l| l.product.clone()).collect()),
-        categories: set(&|e| e.logsources.iter().filter_map(|l| l.category.clone()).collect()),
-        services: set(&|e| e.logsources.iter().filter_map(|l| l.service.clone()).collect()),
+        products: set(&|e| {
+            e.logsources
+                .iter()
+                .filter_map(|l| l.product.clone())
+                .collect()
+        }),
+        categories: set(&|e| {
+            e.logsources
+                .iter()
+                .filter_map(|l| l.category.clone())
+                .collect()
+        }),
+        services: set(&|e| {
+            e.logsources
+                .iter()
+                .filter_map(|l| l.service.clone())
+                .collect()
+        }),
         authors: ix.authors.keys().cloned().collect(),
     }
 }
@@ -267,7 +311,12 @@ pub fn rules_json(entries: &[RuleEntry]) -> String {
                 .iter()
                 .map(|t| t.effective().id.as_str())
                 .collect(),
-            data_needed: e.enrichment.data_needed.iter().map(|d| d.id.as_str()).collect(),
+            data_needed: e
+                .enrichment
+                .data_needed
+                .iter()
+                .map(|d| d.id.as_str())
+                .collect(),
         })
         .collect();
     rules.sort_by(|a, b| a.entry.page.cmp(&b.entry.page));
@@ -330,11 +379,12 @@ pub fn analytics_csv(entries: &[RuleEntry]) -> String {
                 .collect()
         };
         let none = [None];
-        let data: Vec<Option<&super::enrichment::DataNeeded>> = if e.enrichment.data_needed.is_empty() {
-            none.to_vec()
-        } else {
-            e.enrichment.data_needed.iter().map(Some).collect()
-        };
+        let data: Vec<Option<&super::enrichment::DataNeeded>> =
+            if e.enrichment.data_needed.is_empty() {
+                none.to_vec()
+            } else {
+                e.enrichment.data_needed.iter().map(Some).collect()
+            };
         for tactic in &tactics {
             for technique in &techniques {
                 for d in &data {
@@ -391,7 +441,16 @@ pub fn sitemap(site_url: &str, entries: &[RuleEntry], ix: &Indexes) -> String {
     for f in maps {
         pages.extend(f());
     }
-    for kind in ["tactics", "techniques", "logsources", "tags", "authors", "data-needed", "levels", "status"] {
+    for kind in [
+        "tactics",
+        "techniques",
+        "logsources",
+        "tags",
+        "authors",
+        "data-needed",
+        "levels",
+        "status",
+    ] {
         pages.insert(format!("{kind}/index"));
     }
     for l in ix.levels.keys() {
@@ -404,7 +463,11 @@ pub fn sitemap(site_url: &str, entries: &[RuleEntry], ix: &Indexes) -> String {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
     for p in pages {
-        let _ = writeln!(out, "  <url><loc>{}</loc></url>", escape::xml(&format!("{site_url}{p}.html")));
+        let _ = writeln!(
+            out,
+            "  <url><loc>{}</loc></url>",
+            escape::xml(&format!("{site_url}{p}.html"))
+        );
     }
     out.push_str("</urlset>\n");
     out

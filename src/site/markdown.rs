@@ -240,7 +240,8 @@ mod tests {
 
     #[test]
     fn md_links_become_html_links_and_unsafe_links_text() {
-        let html = to_html("[a](../x/y.md#frag) [b](javascript:alert(1)) [c](https://e.example/z.md)");
+        let html =
+            to_html("[a](../x/y.md#frag) [b](javascript:alert(1)) [c](https://e.example/z.md)");
         assert!(html.contains("href=\"../x/y.html#frag\""), "{html}");
         assert!(!html.contains("javascript"), "{html}");
         assert!(html.contains(">b<") || html.contains(" b "), "{html}");

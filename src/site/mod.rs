@@ -151,7 +151,10 @@ pub fn preview(
     ctx.insert("title", &entry.title);
     ctx.insert("path", &entry.page);
     ctx.insert("preview", &true);
-    ctx.insert_value("body", tera::Value::safe_string(&markdown::to_html(&markdown)));
+    ctx.insert_value(
+        "body",
+        tera::Value::safe_string(&markdown::to_html(&markdown)),
+    );
     ctx.insert("markdown_href", &"");
     ctx.insert("rule", &entry);
     ctx.insert("queries", &page.queries);

@@ -104,7 +104,12 @@ impl LogSourceKey {
 }
 
 /// Computes the entry of a rule file. `page` is its page path.
-pub fn entry(file_index: usize, file: &RuleFile, page: PagePath, enricher: &dyn Enricher) -> Option<RuleEntry> {
+pub fn entry(
+    file_index: usize,
+    file: &RuleFile,
+    page: PagePath,
+    enricher: &dyn Enricher,
+) -> Option<RuleEntry> {
     let first = file.documents.first()?;
     let meta = first.kind.meta();
     let mut enrichment = Enrichment::default();
@@ -174,7 +179,11 @@ fn merge(into: &mut Enrichment, more: Enrichment) {
         }
     }
     for t in more.techniques {
-        if !into.techniques.iter().any(|x| x.technique.id == t.technique.id) {
+        if !into
+            .techniques
+            .iter()
+            .any(|x| x.technique.id == t.technique.id)
+        {
             into.techniques.push(t);
         }
     }
@@ -231,7 +240,11 @@ pub fn relations(entries: &[RuleEntry], rules: &RuleSet) -> Relations {
         related: vec![Vec::new(); n],
         redirects: BTreeMap::new(),
     };
-    let by_file: HashMap<usize, usize> = entries.iter().enumerate().map(|(i, e)| (e.file, i)).collect();
+    let by_file: HashMap<usize, usize> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.file, i))
+        .collect();
     let mut by_id: HashMap<&str, usize> = HashMap::new();
     for (i, e) in entries.iter().enumerate() {
         if let Some(id) = &e.id {
@@ -239,7 +252,9 @@ pub fn relations(entries: &[RuleEntry], rules: &RuleSet) -> Relations {
         }
     }
     for (i, e) in entries.iter().enumerate() {
-        let Some(file) = rules.files.get(e.file) else { continue };
+        let Some(file) = rules.files.get(e.file) else {
+            continue;
+        };
         for document in &file.documents {
             let (refs, what) = match &document.kind {
                 SigmaKind::Correlation(c) => (c.correlation.rules.as_slice(), "correlation"),
@@ -247,11 +262,17 @@ pub fn relations(entries: &[RuleEntry], rules: &RuleSet) -> Relations {
                 SigmaKind::Rule(_) => (&[][..], "rule"),
             };
             for r in refs {
-                let other = rules.lookup(&r.reference).and_then(|d| by_file.get(&d.file).copied());
+                let other = rules
+                    .lookup(&r.reference)
+                    .and_then(|d| by_file.get(&d.file).copied());
                 out.uses[i].push(Relation {
                     other,
                     reference: r.reference.clone(),
-                    label: if what == "filter" { "filters".to_string() } else { "uses".to_string() },
+                    label: if what == "filter" {
+                        "filters".to_string()
+                    } else {
+                        "uses".to_string()
+                    },
                 });
                 if let Some(o) = other {
                     if o != i {
@@ -290,8 +311,15 @@ pub fn relations(entries: &[RuleEntry], rules: &RuleSet) -> Relations {
             }
         }
     }
-    for list in out.uses.iter_mut().chain(out.used_by.iter_mut()).chain(out.related.iter_mut()) {
-        list.sort_by(|a, b| (a.other, &a.label, &a.reference).cmp(&(b.other, &b.label, &b.reference)));
+    for list in out
+        .uses
+        .iter_mut()
+        .chain(out.used_by.iter_mut())
+        .chain(out.related.iter_mut())
+    {
+        list.sort_by(|a, b| {
+            (a.other, &a.label, &a.reference).cmp(&(b.other, &b.label, &b.reference))
+        });
         list.dedup();
     }
     out

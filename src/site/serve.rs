@@ -55,7 +55,10 @@ pub struct ParseCache {
 
 impl ParseCache {
     /// Walks the inputs and parses the files that are new or changed since the last call.
-    pub fn load(&mut self, options: &BuildOptions) -> Result<(RuleSet, Vec<crate::sigma::Diagnostic>), super::SiteError> {
+    pub fn load(
+        &mut self,
+        options: &BuildOptions,
+    ) -> Result<(RuleSet, Vec<crate::sigma::Diagnostic>), super::SiteError> {
         let walked = crate::walk::walk(&options.inputs)?;
         let stamp = |p: &Path| {
             std::fs::metadata(p)
@@ -68,7 +71,12 @@ impl ParseCache {
             .map(|input| {
                 let (time, len) = stamp(&input.path);
                 match self.files.get(&input.path) {
-                    Some((t, l, file)) if *t == time && *l == len && time.is_some() && file.relative == input.relative => {
+                    Some((t, l, file))
+                        if *t == time
+                            && *l == len
+                            && time.is_some()
+                            && file.relative == input.relative =>
+                    {
                         (input.path.clone(), time, len, strip_set_diagnostics(file))
                     }
                     _ => (
@@ -114,7 +122,14 @@ fn rebuild(
 ) {
     let result = Templates::load(templates_dir).and_then(|templates| {
         let (rules, skipped) = cache.load(options)?;
-        build_from(&rules, skipped, options, &templates, enricher, Output::memory())
+        build_from(
+            &rules,
+            skipped,
+            options,
+            &templates,
+            enricher,
+            Output::memory(),
+        )
     });
     let mut served = state.write().unwrap_or_else(|p| p.into_inner());
     served.version += 1;
@@ -188,14 +203,15 @@ impl Serving {
         let mut cache = ParseCache::default();
         rebuild(&mut cache, options, templates_dir, enricher, &self.state);
         let (events, changes) = channel();
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if let Ok(event) = event {
-                if !matches!(event.kind, notify::EventKind::Access(_)) {
-                    let _ = events.send(());
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if let Ok(event) = event {
+                    if !matches!(event.kind, notify::EventKind::Access(_)) {
+                        let _ = events.send(());
+                    }
                 }
-            }
-        })
-        .map_err(watch_error)?;
+            })
+            .map_err(watch_error)?;
         for input in &options.inputs {
             watcher
                 .watch(input, RecursiveMode::Recursive)
@@ -232,8 +248,9 @@ fn watch_error(e: notify::Error) -> super::SiteError {
 }
 
 fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes())
-        .unwrap_or_else(|()| Header::from_bytes(&b"X-Invalid"[..], &b"1"[..]).expect("static header"))
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).unwrap_or_else(|()| {
+        Header::from_bytes(&b"X-Invalid"[..], &b"1"[..]).expect("static header")
+    })
 }
 
 fn respond(url: &str, state: &RwLock<Served>) -> Response<Cursor<Vec<u8>>> {
@@ -318,7 +335,10 @@ pub fn serve(
     port: u16,
 ) -> Result<(), super::SiteError> {
     let serving = Serving::bind(port)?;
-    eprintln!("sigwiki: serving on http://{}/ (Ctrl-C to stop)", serving.address);
+    eprintln!(
+        "sigwiki: serving on http://{}/ (Ctrl-C to stop)",
+        serving.address
+    );
     let (_stop_sender, stop) = channel();
     std::thread::scope(|scope| {
         scope.spawn(|| serving.answer_requests());

@@ -27,15 +27,24 @@ pub const DEFAULTS: &[Embedded] = &[
     ("page.html", include_str!("../../templates/page.html")),
     ("home.html", include_str!("../../templates/home.html")),
     ("rules.html", include_str!("../../templates/rules.html")),
-    ("coverage.html", include_str!("../../templates/coverage.html")),
+    (
+        "coverage.html",
+        include_str!("../../templates/coverage.html"),
+    ),
     ("errors.html", include_str!("../../templates/errors.html")),
     ("404.html", include_str!("../../templates/404.html")),
-    ("redirect.html", include_str!("../../templates/redirect.html")),
+    (
+        "redirect.html",
+        include_str!("../../templates/redirect.html"),
+    ),
     (
         "assets/style.css",
         include_str!("../../templates/assets/style.css"),
     ),
-    ("assets/site.js", include_str!("../../templates/assets/site.js")),
+    (
+        "assets/site.js",
+        include_str!("../../templates/assets/site.js"),
+    ),
 ];
 
 /// The compiled templates of a build, and the static assets to copy.
@@ -64,12 +73,11 @@ impl Templates {
             .collect();
         if let Some(dir) = overrides {
             for (name, path) in override_files(dir)? {
-                let text = std::fs::read_to_string(&path).map_err(|source| {
-                    SiteError::Template {
+                let text =
+                    std::fs::read_to_string(&path).map_err(|source| SiteError::Template {
                         name: path.display().to_string(),
                         message: format!("cannot read: {source}"),
-                    }
-                })?;
+                    })?;
                 match sources.iter_mut().find(|(n, _)| *n == name) {
                     Some(slot) => slot.1 = text,
                     None => sources.push((name, text)),
@@ -111,7 +119,11 @@ impl Templates {
     }
 
     /// Renders a Markdown template.
-    pub fn render_markdown(&self, name: &str, context: &tera::Context) -> Result<String, SiteError> {
+    pub fn render_markdown(
+        &self,
+        name: &str,
+        context: &tera::Context,
+    ) -> Result<String, SiteError> {
         self.markdown
             .render(name, context)
             .map_err(|e| template_error(name, &e))

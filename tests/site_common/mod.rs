@@ -49,13 +49,14 @@ pub struct TestCatalog {
 impl TestCatalog {
     /// The catalog.
     pub fn new() -> TestCatalog {
-        let tactic = |id: &str, name: &str, short: &str, techniques: Vec<MatrixTechnique>| MatrixTactic {
-            id: id.to_string(),
-            name: name.to_string(),
-            shortname: short.to_string(),
-            url: format!("https://attack.mitre.org/tactics/{id}/"),
-            techniques,
-        };
+        let tactic =
+            |id: &str, name: &str, short: &str, techniques: Vec<MatrixTechnique>| MatrixTactic {
+                id: id.to_string(),
+                name: name.to_string(),
+                shortname: short.to_string(),
+                url: format!("https://attack.mitre.org/tactics/{id}/"),
+                techniques,
+            };
         let proxy = MatrixTechnique {
             technique: technique("T1218", "System Binary Proxy Execution"),
             subtechniques: vec![
@@ -77,7 +78,12 @@ impl TestCatalog {
                 tactics: vec![
                     tactic("TA0002", "Execution", "execution", vec![scripting]),
                     tactic("TA0005", "Stealth", "defense-evasion", vec![proxy]),
-                    tactic("TA0006", "Credential Access", "credential-access", vec![brute]),
+                    tactic(
+                        "TA0006",
+                        "Credential Access",
+                        "credential-access",
+                        vec![brute],
+                    ),
                 ],
             },
         }
@@ -106,28 +112,33 @@ impl Enricher for TestCatalog {
                 tactics: vec!["defense-evasion".to_string()],
             };
             match lower.as_str() {
-                "attack.execution" => out.tactics.push(tactic("TA0002", "Execution", "execution", None)),
+                "attack.execution" => {
+                    out.tactics
+                        .push(tactic("TA0002", "Execution", "execution", None))
+                }
                 "attack.defense_evasion" | "attack.defense-evasion" => out.tactics.push(tactic(
                     "TA0005",
                     "Stealth",
                     "defense-evasion",
                     Some("Defense Evasion"),
                 )),
-                "attack.credential-access" | "attack.credential_access" => out.tactics.push(tactic(
-                    "TA0006",
-                    "Credential Access",
-                    "credential-access",
-                    None,
-                )),
+                "attack.credential-access" | "attack.credential_access" => out.tactics.push(
+                    tactic("TA0006", "Credential Access", "credential-access", None),
+                ),
                 "attack.t1085" => out.techniques.push(tech(
                     technique("T1085", "Rundll32"),
-                    Some(technique("T1218.011", "System Binary Proxy Execution: Rundll32")),
+                    Some(technique(
+                        "T1218.011",
+                        "System Binary Proxy Execution: Rundll32",
+                    )),
                 )),
                 "attack.t1218.011" => out.techniques.push(tech(
                     technique("T1218.011", "System Binary Proxy Execution: Rundll32"),
                     None,
                 )),
-                "attack.t1110" => out.techniques.push(tech(technique("T1110", "Brute Force"), None)),
+                "attack.t1110" => out
+                    .techniques
+                    .push(tech(technique("T1110", "Brute Force"), None)),
                 "attack.t1110.001" => out.techniques.push(tech(
                     technique("T1110.001", "Brute Force: Password Guessing"),
                     None,
@@ -150,7 +161,11 @@ impl Enricher for TestCatalog {
                 });
             }
         }
-        if out.techniques.iter().any(|t| t.effective().id == "T1218.011") {
+        if out
+            .techniques
+            .iter()
+            .any(|t| t.effective().id == "T1218.011")
+        {
             out.triggers.push(Trigger {
                 technique: "T1218.011".to_string(),
                 url: "https://github.com/redcanaryco/atomic-red-team/blob/master/atomics/T1218.011/T1218.011.md".to_string(),
@@ -194,7 +209,11 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 fn decode_entities(s: &str) -> String {
-    s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 fn percent_decode(s: &str) -> String {
@@ -226,7 +245,10 @@ pub fn broken_links(site: &Path, base_url: &str) -> Vec<String> {
             return Some(set.clone());
         }
         let text = std::fs::read_to_string(file).ok()?;
-        let set: HashSet<String> = id_attr.captures_iter(&text).map(|c| decode_entities(&c[1])).collect();
+        let set: HashSet<String> = id_attr
+            .captures_iter(&text)
+            .map(|c| decode_entities(&c[1]))
+            .collect();
         ids.insert(file.to_path_buf(), set.clone());
         Some(set)
     };
@@ -236,7 +258,10 @@ pub fn broken_links(site: &Path, base_url: &str) -> Vec<String> {
         for cap in attr.captures_iter(&text) {
             let raw = decode_entities(&cap[1]);
             let lower = raw.to_ascii_lowercase();
-            if lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("mailto:") {
+            if lower.starts_with("http://")
+                || lower.starts_with("https://")
+                || lower.starts_with("mailto:")
+            {
                 continue;
             }
             let (path_part, fragment) = match raw.split_once('#') {
@@ -256,11 +281,24 @@ pub fn broken_links(site: &Path, base_url: &str) -> Vec<String> {
                     }
                 }
             } else {
-                normalize(&page.parent().expect("parent").join(percent_decode(&path_part)))
+                normalize(
+                    &page
+                        .parent()
+                        .expect("parent")
+                        .join(percent_decode(&path_part)),
+                )
             };
-            let target = if target.is_dir() { target.join("index.html") } else { target };
+            let target = if target.is_dir() {
+                target.join("index.html")
+            } else {
+                target
+            };
             if !target.is_file() {
-                broken.push(format!("{}: {raw} → missing {}", page.display(), target.display()));
+                broken.push(format!(
+                    "{}: {raw} → missing {}",
+                    page.display(),
+                    target.display()
+                ));
                 continue;
             }
             if !target.starts_with(site) {
