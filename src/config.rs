@@ -32,8 +32,9 @@ base_url = "/"
 # "Open in ATT&CK Navigator" link. Leave empty when unknown.
 site_url = ""
 
-# Query targets shown on rule pages, in order; ["all"] for every target sigwiki has.
-targets = ["es-qs", "xpack-watcher", "graylog"]
+# Query targets shown on rule pages, in order; ["all"] for every target sigwiki has
+# (`sigwiki convert --list-targets`). Default: the ATC ones, Kibana query, X-Pack Watcher, Graylog.
+# targets = ["es-qs", "xpack-watcher", "graylog"]
 
 # A folder of templates replacing the defaults by file name (see `sigwiki templates dump`).
 # templates = "templates"
@@ -154,14 +155,7 @@ mod tests {
         assert_eq!(config.inputs, vec![PathBuf::from("rules")]);
         assert_eq!(config.output, Some(PathBuf::from("site")));
         assert_eq!(config.base_url.as_deref(), Some("/"));
-        assert_eq!(
-            config.targets,
-            Some(vec![
-                "es-qs".to_string(),
-                "xpack-watcher".to_string(),
-                "graylog".to_string()
-            ])
-        );
+        assert_eq!(config.targets, None);
         assert_eq!(config.templates, None);
     }
 
