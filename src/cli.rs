@@ -49,6 +49,12 @@ pub enum Command {
     Check(CheckArgs),
     /// Convert rules to queries of one target, like `sigmac` / `sigma convert`.
     Convert(ConvertArgs),
+    /// Build sigwiki's embedded datasets from public sources.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Work with MITRE ATT&CK data.
+    #[command(subcommand)]
+    Attack(AttackCommand),
     /// Build the wiki: rule pages (Markdown and HTML), indexes, coverage, exports.
     Build(BuildArgs),
     /// Print one rule's page to stdout.
@@ -63,6 +69,142 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff).
     Man,
+}
+
+/// Output formats of `convert`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConvertFormat {
+    /// The queries, as the reference converter prints them.
+    Text,
+    /// One JSON object per rule file: `{rule, target, status, output | error}`.
+    Jsonl,
+}
+
+/// `sigwiki convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The query target (`sigwiki convert --list-targets` lists them).
+    #[arg(short, long, required_unless_present = "list_targets")]
+    pub target: Option<String>,
+    /// List the targets and exit.
+    #[arg(long)]
+    pub list_targets: bool,
+    /// A field-mapping file (YAML) applied before conversion.
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ConvertFormat::Text)]
+    pub format: ConvertFormat,
+    /// Rule files and folders (default: `rules/`).
+    pub paths: Vec<PathBuf>,
+}
+
+/// `sigwiki data …`: the dataset importers.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Build the Data Needed catalog (data/data-needed.json) from the data dictionaries.
+    ImportDataNeeded(ImportDataNeededArgs),
+    /// Build the Atomic Red Team technique index (data/atomic-red-team.json).
+    ImportAtomics(ImportAtomicsArgs),
+    /// Show the Data Needed entries each rule matches (to check a --data-needed folder).
+    Needed(NeededArgs),
+}
+
+/// `sigwiki data needed`.
+#[derive(Debug, Args)]
+pub struct NeededArgs {
+    /// Rule files and folders (default: `rules/`).
+    pub paths: Vec<PathBuf>,
+    /// A folder of YAML files adding to or overriding the Data Needed catalog.
+    #[arg(long, value_name = "DIR")]
+    pub data_needed: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Text)]
+    pub format: DiagnosticFormat,
+}
+
+/// `sigwiki data import-data-needed`.
+#[derive(Debug, Args)]
+pub struct ImportDataNeededArgs {
+    /// An OTRF/OSSEM-DD checkout.
+    #[arg(long, value_name = "DIR")]
+    pub ossem: PathBuf,
+    /// An atc-project/atc-data checkout (or its data_needed folder).
+    #[arg(long, value_name = "DIR")]
+    pub atc: PathBuf,
+    /// The Sigma taxonomy appendix (sigma-appendix-taxonomy.md).
+    #[arg(long, value_name = "FILE")]
+    pub taxonomy: PathBuf,
+    /// SigmaHQ's logsource.json (field names per log source).
+    #[arg(long, value_name = "FILE")]
+    pub logsource_fields: PathBuf,
+    /// sigwiki's curated additions (data/data-needed-curated.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub curated: Option<PathBuf>,
+    /// Where to write the catalog (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `sigwiki data import-atomics`.
+#[derive(Debug, Args)]
+pub struct ImportAtomicsArgs {
+    /// An atomic-red-team checkout (atomics/Txxxx/Txxxx.yaml), or a folder with
+    /// Indexes-CSV/index.csv.
+    pub dir: PathBuf,
+    /// Where to write the index (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `sigwiki attack …`.
+#[derive(Debug, Subcommand)]
+pub enum AttackCommand {
+    /// Build the compact ATT&CK dataset from a STIX 2.0/2.1 bundle (`.json` or `.json.gz`).
+    Import(AttackImportArgs),
+}
+
+/// `sigwiki attack import`.
+#[derive(Debug, Args)]
+pub struct AttackImportArgs {
+    /// The STIX bundle, such as `enterprise-attack-v19.1.json.gz`.
+    pub file: PathBuf,
+    /// Where to write the dataset (`-` for standard output).
+    #[arg(short, long, default_value = "data/attack.json")]
+    pub output: PathBuf,
+    /// The ATT&CK release (like `19.1`), when the bundle has no collection object and its
+    /// file name carries no version.
+    #[arg(long, value_name = "VERSION")]
+    pub attack_version: Option<String>,
+}
+
+/// Output formats of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiagnosticFormat {
+    /// `path:line:col: error[code]: message` lines and a summary.
+    Text,
+    /// One JSON array of `{file, line, column, severity, code, message}`.
+    Json,
+}
+
+/// `sigwiki check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Rule files and folders (default: `rules/`).
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Text)]
+    pub format: DiagnosticFormat,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// Largest rule file accepted, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub max_file_size: u64,
+    /// ATT&CK data to check tags against instead of the embedded release: a STIX bundle or a
+    /// dataset written by `sigwiki attack import`.
+    #[arg(long, value_name = "FILE")]
+    pub attack: Option<PathBuf>,
 }
 
 /// Options shared by the commands that render pages.
@@ -177,57 +319,4 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
-}
-
-/// Output formats of `convert`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ConvertFormat {
-    /// The queries, as the reference converter prints them.
-    Text,
-    /// One JSON object per rule file: `{rule, target, status, output | error}`.
-    Jsonl,
-}
-
-/// `sigwiki convert`.
-#[derive(Debug, Args)]
-pub struct ConvertArgs {
-    /// The query target (`sigwiki convert --list-targets` lists them).
-    #[arg(short, long, required_unless_present = "list_targets")]
-    pub target: Option<String>,
-    /// List the targets and exit.
-    #[arg(long)]
-    pub list_targets: bool,
-    /// A field-mapping file (YAML) applied before conversion.
-    #[arg(long)]
-    pub mapping: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ConvertFormat::Text)]
-    pub format: ConvertFormat,
-    /// Rule files and folders (default: `rules/`).
-    pub paths: Vec<PathBuf>,
-}
-
-/// Output formats of `check`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DiagnosticFormat {
-    /// `path:line:col: error[code]: message` lines and a summary.
-    Text,
-    /// One JSON array of `{file, line, column, severity, code, message}`.
-    Json,
-}
-
-/// `sigwiki check`.
-#[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// Rule files and folders (default: `rules/`).
-    pub paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Text)]
-    pub format: DiagnosticFormat,
-    /// Treat warnings as errors.
-    #[arg(long)]
-    pub strict: bool,
-    /// Largest rule file accepted, in bytes.
-    #[arg(long, default_value_t = 1024 * 1024)]
-    pub max_file_size: u64,
 }

@@ -4,18 +4,22 @@
 mod cli;
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Parser;
 
 use cli::{
-    BuildArgs, CheckArgs, Cli, ColorChoice, Command, ConvertArgs, ConvertFormat, DiagnosticFormat,
-    InitArgs, PreviewArgs, ServeArgs, SiteArgs, TemplatesCommand,
+    AttackCommand, AttackImportArgs, BuildArgs, CheckArgs, Cli, ColorChoice, Command,
+    ConvertArgs, ConvertFormat, DataCommand, DiagnosticFormat, ImportAtomicsArgs,
+    ImportDataNeededArgs, InitArgs, NeededArgs, PreviewArgs, ServeArgs, SiteArgs,
+    TemplatesCommand,
 };
 use sigwiki::config::Config;
 use sigwiki::convert::Backend;
+use sigwiki::attack::{self, Catalog, ImportOptions};
 use sigwiki::sigma::{Diagnostic, Limits, ParseOptions, Severity};
 use sigwiki::site::{self, BuildOptions, Enricher, Output, Templates};
 
@@ -25,6 +29,10 @@ fn main() -> ExitCode {
     let outcome = match &cli.command {
         Command::Check(args) => check(args, color),
         Command::Convert(args) => convert(args),
+        Command::Data(DataCommand::ImportDataNeeded(args)) => import_data_needed(args),
+        Command::Data(DataCommand::ImportAtomics(args)) => import_atomics(args),
+        Command::Data(DataCommand::Needed(args)) => data_needed(args),
+        Command::Attack(AttackCommand::Import(args)) => attack_import(args, cli.global.quiet),
         Command::Build(args) => build(args, &cli.global, color),
         Command::Preview(args) => preview(args),
         Command::Serve(args) => serve(args),
@@ -71,11 +79,22 @@ fn check(args: &CheckArgs, color: bool) -> Result<ExitCode> {
             ..Limits::default()
         },
     };
+    let loaded_catalog;
+    let catalog = match &args.attack {
+        Some(path) => {
+            loaded_catalog = Catalog::load(path).context("cannot load the ATT&CK data")?;
+            &loaded_catalog
+        }
+        None => Catalog::embedded(),
+    };
     let loaded = sigwiki::load::load(&default_inputs(&args.paths), &options)
         .context("cannot read the rules")?;
     let mut diagnostics: Vec<Diagnostic> = loaded.skipped;
     for file in &loaded.rules.files {
-        diagnostics.extend(file.diagnostics.iter().cloned());
+        let mut file_diagnostics = file.diagnostics.clone();
+        file_diagnostics.extend(attack::rule_file_diagnostics(catalog, file));
+        file_diagnostics.sort();
+        diagnostics.extend(file_diagnostics);
     }
     if args.strict {
         for d in &mut diagnostics {
@@ -110,6 +129,61 @@ fn check(args: &CheckArgs, color: bool) -> Result<ExitCode> {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+fn attack_import(args: &AttackImportArgs, quiet: u8) -> Result<ExitCode> {
+    let started = Instant::now();
+    let options = ImportOptions {
+        version: args.attack_version.clone(),
+    };
+    let dataset = attack::import_file(&args.file, &options)?;
+    let json = dataset.to_json();
+    if args.output == Path::new("-") {
+        std::io::stdout().lock().write_all(json.as_bytes())?;
+    } else {
+        write_atomically(&args.output, json.as_bytes())?;
+    }
+    if quiet == 0 {
+        let subtechniques = dataset
+            .techniques
+            .iter()
+            .filter(|t| t.parent.is_some())
+            .count();
+        eprintln!(
+            "imported ATT&CK {} v{}: {} tactics, {} techniques and {} sub-techniques, {} groups, {} software, {} mitigations, {} data sources, {} data components → {} in {:.2} s",
+            dataset.domain,
+            dataset.version,
+            dataset.tactics.len(),
+            dataset.techniques.len() - subtechniques,
+            subtechniques,
+            dataset.groups.len(),
+            dataset.software.len(),
+            dataset.mitigations.len(),
+            dataset.data_sources.len(),
+            dataset.data_components.len(),
+            args.output.display(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, so a failed write never
+/// leaves a half-written file in place of the old one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let file_name = path
+        .file_name()
+        .with_context(|| format!("{}: not a file path", path.display()))?;
+    let mut temporary_name = std::ffi::OsString::from(".");
+    temporary_name.push(file_name);
+    temporary_name.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(temporary_name);
+    std::fs::write(&temporary, bytes)
+        .with_context(|| format!("cannot write {}", temporary.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| {
+        let _ = std::fs::remove_file(&temporary);
+        format!("cannot replace {}", path.display())
     })
 }
 
@@ -202,6 +276,119 @@ fn convert(args: &ConvertArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn import_data_needed(args: &ImportDataNeededArgs) -> Result<ExitCode> {
+    let inputs = sigwiki::enrich::import::DataNeededInputs {
+        ossem: args.ossem.clone(),
+        atc: args.atc.clone(),
+        taxonomy: args.taxonomy.clone(),
+        logsource_fields: args.logsource_fields.clone(),
+        curated: args.curated.clone(),
+    };
+    let data = sigwiki::enrich::import::import_data_needed(&inputs)?;
+    let events = data.entries.iter().filter(|e| e.event_id.is_some()).count();
+    write_output(args.output.as_deref(), &data.to_json())?;
+    eprintln!(
+        "data needed: {} entries ({events} events, {} logs)",
+        data.entries.len(),
+        data.entries.len() - events
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import_atomics(args: &ImportAtomicsArgs) -> Result<ExitCode> {
+    let index = sigwiki::enrich::import::import_atomics(&args.dir)?;
+    write_output(args.output.as_deref(), &index.to_json())?;
+    eprintln!(
+        "atomic red team: {} techniques, {} tests",
+        index.techniques.len(),
+        index.techniques.values().sum::<usize>()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn data_needed(args: &NeededArgs) -> Result<ExitCode> {
+    let options = sigwiki::enrich::EnrichOptions {
+        data_needed: args.data_needed.clone(),
+        atomics: None,
+    };
+    let enrichment = options.load()?;
+    let catalog = &enrichment.data_needed;
+    let loaded = sigwiki::load::load(&default_inputs(&args.paths), &ParseOptions::default())
+        .context("cannot read the rules")?;
+    let mut rows = Vec::new();
+    for file in &loaded.rules.files {
+        for document in &file.documents {
+            if let sigwiki::sigma::SigmaKind::Rule(rule) = &document.kind {
+                let ids: Vec<&str> = catalog
+                    .match_rule(rule)
+                    .iter()
+                    .map(|e| e.id.as_str())
+                    .collect();
+                rows.push(serde_json::json!({
+                    "file": file.path.display().to_string(),
+                    "document": document.index,
+                    "title": rule.meta.title,
+                    "data_needed": ids,
+                }));
+            }
+        }
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match args.format {
+        DiagnosticFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &rows)?;
+            writeln!(out)?;
+        }
+        DiagnosticFormat::Text => {
+            for row in &rows {
+                let ids: Vec<&str> = row["data_needed"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str())
+                    .collect();
+                let titles: Vec<String> = ids
+                    .iter()
+                    .map(|id| {
+                        catalog
+                            .get(id)
+                            .map_or_else(|| id.to_string(), |e| e.title.clone())
+                    })
+                    .collect();
+                writeln!(
+                    out,
+                    "{}: {}",
+                    row["file"].as_str().unwrap_or_default(),
+                    if titles.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        titles.join("; ")
+                    }
+                )?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `text` to `path` through a temporary file renamed into place, so a failed run never
+/// leaves a truncated dataset; without a path, to standard output.
+fn write_output(path: Option<&std::path::Path>, text: &str) -> Result<()> {
+    let Some(path) = path else {
+        std::io::stdout().lock().write_all(text.as_bytes())?;
+        return Ok(());
+    };
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = PathBuf::from(temporary);
+    std::fs::write(&temporary, text)
+        .with_context(|| format!("cannot write {}", temporary.display()))?;
+    std::fs::rename(&temporary, path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }
 
 /// The targets ATC's pages showed, used when neither `--targets` nor the settings name any.
