@@ -225,6 +225,15 @@ pub struct SiteArgs {
     /// Largest rule file accepted, in bytes.
     #[arg(long, default_value_t = 1024 * 1024)]
     pub max_file_size: u64,
+    /// An ATT&CK dataset written by `sigwiki attack import` (default: the embedded one).
+    #[arg(long, value_name = "FILE")]
+    pub attack: Option<PathBuf>,
+    /// A folder of Data Needed YAML overrides.
+    #[arg(long, value_name = "DIR")]
+    pub data_needed: Option<PathBuf>,
+    /// A local atomic-red-team checkout, for the names of the triggering tests.
+    #[arg(long, value_name = "DIR")]
+    pub atomics: Option<PathBuf>,
 }
 
 /// `sigwiki build`.

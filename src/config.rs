@@ -38,6 +38,11 @@ site_url = ""
 
 # A folder of templates replacing the defaults by file name (see `sigwiki templates dump`).
 # templates = "templates"
+
+# Enrichment beyond the embedded catalogs:
+# attack = "attack.json"            # written by `sigwiki attack import` (default: embedded v19.1)
+# data_needed = "data-needed"       # YAML files adding to or overriding Data Needed entries
+# atomics = "../atomic-red-team"    # a local checkout, for the names of the triggering tests
 "#;
 
 /// Settings read from `sigwiki.toml`. Every key is optional.
@@ -58,6 +63,12 @@ pub struct Config {
     pub targets: Option<Vec<String>>,
     /// A folder of template overrides.
     pub templates: Option<PathBuf>,
+    /// An ATT&CK dataset written by `sigwiki attack import`, instead of the embedded one.
+    pub attack: Option<PathBuf>,
+    /// A folder of Data Needed YAML overrides.
+    pub data_needed: Option<PathBuf>,
+    /// A local atomic-red-team checkout, for test-level triggers.
+    pub atomics: Option<PathBuf>,
 }
 
 /// A settings file that cannot be used.
@@ -135,6 +146,9 @@ impl Config {
         self.inputs.iter_mut().for_each(resolve);
         self.output.iter_mut().for_each(resolve);
         self.templates.iter_mut().for_each(resolve);
+        self.attack.iter_mut().for_each(resolve);
+        self.data_needed.iter_mut().for_each(resolve);
+        self.atomics.iter_mut().for_each(resolve);
     }
 }
 

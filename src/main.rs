@@ -12,16 +12,15 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use cli::{
-    AttackCommand, AttackImportArgs, BuildArgs, CheckArgs, Cli, ColorChoice, Command,
-    ConvertArgs, ConvertFormat, DataCommand, DiagnosticFormat, ImportAtomicsArgs,
-    ImportDataNeededArgs, InitArgs, NeededArgs, PreviewArgs, ServeArgs, SiteArgs,
-    TemplatesCommand,
+    AttackCommand, AttackImportArgs, BuildArgs, CheckArgs, Cli, ColorChoice, Command, ConvertArgs,
+    ConvertFormat, DataCommand, DiagnosticFormat, ImportAtomicsArgs, ImportDataNeededArgs,
+    InitArgs, NeededArgs, PreviewArgs, ServeArgs, SiteArgs, TemplatesCommand,
 };
+use sigwiki::attack::{self, Catalog, ImportOptions};
 use sigwiki::config::Config;
 use sigwiki::convert::Backend;
-use sigwiki::attack::{self, Catalog, ImportOptions};
 use sigwiki::sigma::{Diagnostic, Limits, ParseOptions, Severity};
-use sigwiki::site::{self, BuildOptions, Enricher, Output, Templates};
+use sigwiki::site::{self, BuildOptions, Output, Templates};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -432,16 +431,46 @@ fn resolve_targets(requested: Option<&[String]>) -> Result<Vec<&'static dyn Back
     Ok(out)
 }
 
-/// The enricher of this binary: the ATT&CK, Data Needed and Atomic Red Team catalogs once they
-/// are compiled in; until then, tags as written.
-fn enricher() -> Box<dyn Enricher> {
-    Box::new(site::TagsOnly)
+/// The catalogs rules are enriched with: ATT&CK (embedded or `--attack`), Data Needed
+/// (embedded, with `--data-needed` overrides) and Atomic Red Team (embedded or `--atomics`).
+struct LoadedCatalogs {
+    attack: std::borrow::Cow<'static, Catalog>,
+    enrichment: sigwiki::enrich::Enrichment,
+}
+
+impl LoadedCatalogs {
+    fn load(site_args: &SiteArgs, config: &Config) -> Result<LoadedCatalogs> {
+        let attack = match site_args.attack.as_ref().or(config.attack.as_ref()) {
+            Some(path) => {
+                std::borrow::Cow::Owned(Catalog::load(path).context("cannot load the ATT&CK data")?)
+            }
+            None => std::borrow::Cow::Borrowed(Catalog::embedded()),
+        };
+        let options = sigwiki::enrich::EnrichOptions {
+            data_needed: site_args
+                .data_needed
+                .clone()
+                .or_else(|| config.data_needed.clone()),
+            atomics: site_args.atomics.clone().or_else(|| config.atomics.clone()),
+        };
+        let enrichment = options.load()?;
+        Ok(LoadedCatalogs { attack, enrichment })
+    }
+
+    fn enricher(&self) -> site::catalogs::Catalogs<'_> {
+        site::catalogs::Catalogs::new(
+            &self.attack,
+            &self.enrichment.data_needed,
+            &self.enrichment.triggers,
+        )
+    }
 }
 
 struct Setup {
     config: Config,
     templates_dir: Option<PathBuf>,
     options: BuildOptions,
+    catalogs: LoadedCatalogs,
 }
 
 fn setup(site_args: &SiteArgs, paths: &[PathBuf]) -> Result<Setup> {
@@ -480,10 +509,12 @@ fn setup(site_args: &SiteArgs, paths: &[PathBuf]) -> Result<Setup> {
         .templates
         .clone()
         .or_else(|| config.templates.clone());
+    let catalogs = LoadedCatalogs::load(site_args, &config)?;
     Ok(Setup {
         config,
         templates_dir,
         options,
+        catalogs,
     })
 }
 
@@ -492,6 +523,7 @@ fn build(args: &BuildArgs, global: &cli::GlobalOptions, color: bool) -> Result<E
         config,
         templates_dir,
         mut options,
+        catalogs,
     } = setup(&args.site, &args.paths)?;
     if let Some(base) = &args.base_url {
         options.base_url = site::normalize_base_url(base);
@@ -506,9 +538,9 @@ fn build(args: &BuildArgs, global: &cli::GlobalOptions, color: bool) -> Result<E
         .or(config.output)
         .unwrap_or_else(|| PathBuf::from("site"));
     let templates = Templates::load(templates_dir.as_deref())?;
-    let enricher = enricher();
+    let enricher = catalogs.enricher();
     let output = Output::disk(&destination)?;
-    let report = site::build(&options, &templates, enricher.as_ref(), output)?;
+    let report = site::build(&options, &templates, &enricher, output)?;
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
     for d in &report.diagnostics {
@@ -556,15 +588,16 @@ fn preview(args: &PreviewArgs) -> Result<ExitCode> {
     let Setup {
         templates_dir,
         options,
+        catalogs,
         ..
     } = setup(&args.site, std::slice::from_ref(&args.rule))?;
     let templates = Templates::load(templates_dir.as_deref())?;
-    let enricher = enricher();
+    let enricher = catalogs.enricher();
     let format = match args.format {
         cli::PreviewFormat::Md => site::PreviewFormat::Markdown,
         cli::PreviewFormat::Html => site::PreviewFormat::Html,
     };
-    match site::preview(&args.rule, format, &options, &templates, enricher.as_ref()) {
+    match site::preview(&args.rule, format, &options, &templates, &enricher) {
         Ok(page) => {
             std::io::stdout().lock().write_all(page.as_bytes())?;
             Ok(ExitCode::SUCCESS)
@@ -584,17 +617,13 @@ fn serve(args: &ServeArgs) -> Result<ExitCode> {
     let Setup {
         templates_dir,
         mut options,
+        catalogs,
         ..
     } = setup(&args.site, &args.paths)?;
     options.live_reload = true;
     options.base_url = "/".to_string();
-    let enricher = enricher();
-    site::serve::serve(
-        &options,
-        templates_dir.as_deref(),
-        enricher.as_ref(),
-        args.port,
-    )?;
+    let enricher = catalogs.enricher();
+    site::serve::serve(&options, templates_dir.as_deref(), &enricher, args.port)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -163,7 +163,7 @@ pub fn build_from(
         .collect();
     let relations = model::relations(&entries, rules);
     let indexes = Indexes::new(&entries);
-    let site = SiteInfo::new(options, templates, !failed_files.is_empty());
+    let site = SiteInfo::new(options, enricher, !failed_files.is_empty());
     let builder = Builder {
         rules,
         entries: &entries,
@@ -325,7 +325,7 @@ pub struct SiteInfo {
 }
 
 impl SiteInfo {
-    fn new(options: &BuildOptions, _templates: &Templates, has_errors: bool) -> SiteInfo {
+    fn new(options: &BuildOptions, enricher: &dyn Enricher, has_errors: bool) -> SiteInfo {
         SiteInfo {
             title: options.title.clone(),
             base_url: options.base_url.clone(),
@@ -334,7 +334,7 @@ impl SiteInfo {
             has_errors,
             inline_css: None,
             inline_js: None,
-            attack_version: None,
+            attack_version: enricher.matrix().map(|m| m.version.clone()),
         }
     }
 }
@@ -517,6 +517,7 @@ impl Builder<'_> {
             self.indexes,
             i,
             queries,
+            self.enricher.matrix().is_some(),
         );
         let markdown = self.templates.render_markdown(
             "rule.md",
@@ -986,6 +987,7 @@ pub fn rule_page<'a>(
     indexes: &Indexes,
     i: usize,
     queries: Vec<QueryItem>,
+    catalog: bool,
 ) -> RulePage<'a> {
     let root = root_of(&entry.page);
     let pages = &indexes.pages;
@@ -1131,6 +1133,7 @@ pub fn rule_page<'a>(
             .map(|d| format!("line {}:{}: {} [{}]", d.line, d.column, d.message, d.code))
             .collect(),
         root,
+        catalog,
         rule: entry,
     }
 }

@@ -21,10 +21,12 @@ pub struct Tactic {
     pub url: String,
     /// The hyphenated short name (`defense-evasion`), as the Navigator uses it.
     pub shortname: String,
-    /// The tag as written in the rule.
+    /// The tag as written in the rule (empty when implied).
     pub tag: String,
     /// When the tag used a former name of the tactic, that name ("Defense Evasion").
     pub former_name: Option<String>,
+    /// When the rule tags no tactic: the techniques that imply this one.
+    pub implied_by: Vec<String>,
 }
 
 /// A reference to an ATT&CK technique or sub-technique.
@@ -50,8 +52,10 @@ pub struct Technique {
     pub revoked_by: Option<TechniqueRef>,
     /// Whether ATT&CK deprecated the technique (without a replacement).
     pub deprecated: bool,
-    /// The tactics the technique belongs to (short names), for the Navigator and the CSV.
+    /// The IDs of the tactics the technique belongs to.
     pub tactics: Vec<String>,
+    /// Whether the catalog does not know the technique.
+    pub unknown: bool,
 }
 
 impl Technique {

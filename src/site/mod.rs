@@ -7,6 +7,7 @@
 //! [`Enricher`] trait; query targets are [`crate::convert::Backend`]s.
 
 pub mod build;
+pub mod catalogs;
 pub mod coverage;
 pub mod enrichment;
 pub mod escape;
@@ -126,7 +127,16 @@ pub fn preview(
     let relations = model::relations(entries, &rules);
     let indexes = build::Indexes::new(entries);
     let queries = build::queries(file, &rules, &options.targets);
-    let page = build::rule_page(&entry, file, entries, &relations, &indexes, 0, queries);
+    let page = build::rule_page(
+        &entry,
+        file,
+        entries,
+        &relations,
+        &indexes,
+        0,
+        queries,
+        enricher.matrix().is_some(),
+    );
     let context = tera::Context::from_serialize(&page).map_err(|e| SiteError::Template {
         name: "rule.md".to_string(),
         message: e.to_string(),

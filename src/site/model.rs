@@ -465,6 +465,8 @@ pub struct LogSourceItem {
 pub struct RulePage<'a> {
     /// `../../`: the way from this page to the site root.
     pub root: String,
+    /// Whether an ATT&CK catalog was available (for the empty states).
+    pub catalog: bool,
     /// The rule's metadata.
     pub rule: &'a RuleEntry,
     /// Link to the level's index page.

@@ -103,13 +103,15 @@ impl Enricher for TestCatalog {
                 shortname: short.to_string(),
                 tag: tag.clone(),
                 former_name: former.map(str::to_string),
+                implied_by: Vec::new(),
             };
             let tech = |r: TechniqueRef, revoked_by: Option<TechniqueRef>| Technique {
                 technique: r,
                 tag: tag.clone(),
                 revoked_by,
                 deprecated: false,
-                tactics: vec!["defense-evasion".to_string()],
+                tactics: vec!["TA0005".to_string()],
+                unknown: false,
             };
             match lower.as_str() {
                 "attack.execution" => {
