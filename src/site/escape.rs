@@ -237,7 +237,7 @@ mod tests {
         assert!(!html.contains("<em>"), "{html}");
         assert!(!html.contains("<code>"), "{html}");
         // one row of two cells: the pipe did not split the cell
-        assert_eq!(html.matches("<td>").count(), 2, "{html}");
+        assert_eq!(html.matches("<th>").count(), 2, "{html}");
         assert!(html.contains("&amp;amp;"), "{html}");
     }
 
