@@ -535,7 +535,7 @@ fn validate_layer(layer: &serde_json::Value) -> Vec<String> {
         err("versions.attack".into());
     }
     if let Some(s) = top.get("sorting") {
-        if !s.as_u64().is_some_and(|s| s <= 3) {
+        if s.as_u64().is_none_or(|s| s > 3) {
             err("sorting".into());
         }
     }

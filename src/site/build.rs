@@ -509,16 +509,13 @@ impl Builder<'_> {
             return Ok(0);
         };
         let queries = queries(file, self.rules, &self.options.targets);
-        let page = rule_page(
-            entry,
-            file,
-            self.entries,
-            self.relations,
-            self.indexes,
-            i,
-            queries,
-            self.enricher.matrix().is_some(),
-        );
+        let neighbours = Neighbours {
+            entries: self.entries,
+            relations: self.relations,
+            indexes: self.indexes,
+            catalog: self.enricher.matrix().is_some(),
+        };
+        let page = rule_page(entry, file, neighbours, i, queries);
         let markdown = self.templates.render_markdown(
             "rule.md",
             &Context::from_serialize(&page).map_err(|e| SiteError::Template {
@@ -978,17 +975,34 @@ pub fn language(target: &str) -> &'static str {
     }
 }
 
-/// Builds the context of one rule page.
+/// What a rule page links to besides its own rule: the other rules, their relations and the
+/// index pages.
+#[derive(Debug, Clone, Copy)]
+pub struct Neighbours<'a> {
+    /// Every rule entry of the site.
+    pub entries: &'a [RuleEntry],
+    /// Relations between the entries.
+    pub relations: &'a Relations,
+    /// The index pages.
+    pub indexes: &'a Indexes,
+    /// Whether an ATT&CK catalog was available.
+    pub catalog: bool,
+}
+
+/// Builds the context of the page of entry `i`.
 pub fn rule_page<'a>(
     entry: &'a RuleEntry,
     file: &'a RuleFile,
-    entries: &'a [RuleEntry],
-    relations: &Relations,
-    indexes: &Indexes,
+    neighbours: Neighbours<'a>,
     i: usize,
     queries: Vec<QueryItem>,
-    catalog: bool,
 ) -> RulePage<'a> {
+    let Neighbours {
+        entries,
+        relations,
+        indexes,
+        catalog,
+    } = neighbours;
     let root = root_of(&entry.page);
     let pages = &indexes.pages;
     let link_to = |map: &HashMap<String, PagePath>, key: &str| {

@@ -127,16 +127,13 @@ pub fn preview(
     let relations = model::relations(entries, &rules);
     let indexes = build::Indexes::new(entries);
     let queries = build::queries(file, &rules, &options.targets);
-    let page = build::rule_page(
-        &entry,
-        file,
+    let neighbours = build::Neighbours {
         entries,
-        &relations,
-        &indexes,
-        0,
-        queries,
-        enricher.matrix().is_some(),
-    );
+        relations: &relations,
+        indexes: &indexes,
+        catalog: enricher.matrix().is_some(),
+    };
+    let page = build::rule_page(&entry, file, neighbours, 0, queries);
     let context = tera::Context::from_serialize(&page).map_err(|e| SiteError::Template {
         name: "rule.md".to_string(),
         message: e.to_string(),

@@ -146,8 +146,8 @@ impl Output {
             }
             Target::Memory(files) => {
                 let files = std::mem::take(
-                    &mut *files
-                        .lock()
+                    files
+                        .get_mut()
                         .unwrap_or_else(|poisoned| poisoned.into_inner()),
                 );
                 Ok(files)
