@@ -90,6 +90,8 @@ pub struct BuildReport {
     pub diagnostics: Vec<Diagnostic>,
     /// The site, for a build to memory (empty for a build to disk).
     pub files: BTreeMap<String, Vec<u8>>,
+    /// How long each phase took, in order (`-v` prints them).
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// Loads the rules under `options.inputs` and builds the site into `output`.
@@ -119,6 +121,7 @@ pub fn build_from(
     enricher: &dyn Enricher,
     output: Output,
 ) -> Result<BuildReport, SiteError> {
+    let mut clock = Clock::new();
     let mut diagnostics = skipped;
     for file in &rules.files {
         diagnostics.extend(file.diagnostics.iter().cloned());
@@ -163,6 +166,7 @@ pub fn build_from(
         .collect();
     let relations = model::relations(&entries, rules);
     let indexes = Indexes::new(&entries);
+    clock.lap("enrich and index");
     let site = SiteInfo::new(options, enricher, !failed_files.is_empty());
     let builder = Builder {
         rules,
@@ -202,18 +206,47 @@ pub fn build_from(
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
+    clock.lap("rule pages");
     let mut total = written;
     total += builder.index_pages()?;
+    clock.lap("index pages");
     total += builder.site_pages(&failed_files)?;
+    clock.lap("site pages and exports");
     let report = BuildReport {
         rule_pages: entries.len(),
         failed: failed_files.len(),
         files_written: total,
         diagnostics,
         files: BTreeMap::new(),
+        timings: Vec::new(),
     };
     let files = output.commit()?;
-    Ok(BuildReport { files, ..report })
+    clock.lap("swap in");
+    Ok(BuildReport {
+        files,
+        timings: clock.laps,
+        ..report
+    })
+}
+
+struct Clock {
+    last: std::time::Instant,
+    laps: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        Clock {
+            last: std::time::Instant::now(),
+            laps: Vec::new(),
+        }
+    }
+
+    fn lap(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.laps.push((name, now - self.last));
+        self.last = now;
+    }
 }
 
 /// The page path of a rule file: `rules/` + its relative path without extension, each segment

@@ -12,6 +12,32 @@ use std::fmt::Write as _;
 /// (so no raw HTML can be formed), and line breaks become `<br>` (the only way to break a line
 /// inside a table cell).
 pub fn markdown_text(text: &str) -> String {
+    let plain = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b' ' | b','
+                    | b'.'
+                    | b':'
+                    | b'-'
+                    | b'/'
+                    | b'('
+                    | b')'
+                    | b'\''
+                    | b'"'
+                    | b'='
+                    | b'?'
+                    | b'+'
+                    | b'@'
+                    | b';'
+                    | b'%'
+            )
+    };
+    let trimmed = text.trim();
+    if trimmed.bytes().all(plain) {
+        // Nothing to escape inside: the common case of titles, names and dates.
+        return guard_line_start(trimmed.to_string());
+    }
     let mut out = String::with_capacity(text.len() + 8);
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
@@ -51,7 +77,24 @@ pub fn markdown_text(text: &str) -> String {
     }
     // A trailing space run before `<br>` or at the end would be a hard break or be trimmed;
     // leading/trailing blanks mean nothing in a cell.
-    out.trim().to_string()
+    guard_line_start(out.trim().to_string())
+}
+
+/// Escapes what would start a block at the beginning of a line: a list marker (`-`, `+`,
+/// `1.`, `1)`) or a setext underline (`=`).
+fn guard_line_start(text: String) -> String {
+    let bytes = text.as_bytes();
+    match bytes.first() {
+        Some(b'-' | b'+' | b'=') => format!("\\{text}"),
+        Some(b) if b.is_ascii_digit() => {
+            let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+            match bytes.get(digits) {
+                Some(b'.' | b')') => format!("{}\\{}", &text[..digits], &text[digits..]),
+                _ => text,
+            }
+        }
+        _ => text,
+    }
 }
 
 /// A Markdown code span holding `text` literally, safe inside a table cell.
@@ -122,11 +165,10 @@ pub fn is_linkable(url: &str) -> bool {
     if url.is_empty() || url.chars().any(|c| c.is_control() || c == ' ') {
         return false;
     }
-    let lower = url.to_ascii_lowercase();
-    if lower.starts_with("http://") || lower.starts_with("https://") {
+    if has_prefix_ignore_case(url, "http://") || has_prefix_ignore_case(url, "https://") {
         return url.len() > "https://".len() - 1;
     }
-    if lower.starts_with("//") {
+    if url.starts_with("//") {
         return false;
     }
     // Relative: no scheme before the first `/`, `?` or `#`.
@@ -137,6 +179,33 @@ pub fn is_linkable(url: &str) -> bool {
 /// Percent-encodes the characters of a link destination that Markdown, a table cell or an HTML
 /// attribute would otherwise interpret.
 pub fn url_destination(url: &str) -> String {
+    let url = url.trim();
+    let plain = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'.' | b'/'
+                    | b'-'
+                    | b'_'
+                    | b':'
+                    | b'#'
+                    | b'?'
+                    | b'='
+                    | b'&'
+                    | b'%'
+                    | b'~'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'@'
+                    | b'!'
+                    | b'$'
+                    | b'*'
+            )
+    };
+    if url.bytes().all(plain) {
+        return url.to_string();
+    }
     let mut out = String::with_capacity(url.len());
     for c in url.trim().chars() {
         match c {
@@ -151,11 +220,17 @@ pub fn url_destination(url: &str) -> String {
     out
 }
 
+/// Whether `text` starts with `prefix`, ignoring ASCII case.
+pub fn has_prefix_ignore_case(text: &str, prefix: &str) -> bool {
+    text.len() >= prefix.len()
+        && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
 /// Whether `url` is an absolute `http`/`https` URL.
 pub fn is_web_url(url: &str) -> bool {
     let url = url.trim();
-    let lower = url.to_ascii_lowercase();
-    (lower.starts_with("http://") || lower.starts_with("https://")) && is_linkable(url)
+    (has_prefix_ignore_case(url, "http://") || has_prefix_ignore_case(url, "https://"))
+        && is_linkable(url)
 }
 
 /// A Markdown link to `url` labelled with the URL itself when it is an `http(s)` URL, else the
@@ -239,6 +314,14 @@ mod tests {
         // one row of two cells: the pipe did not split the cell
         assert_eq!(html.matches("<th>").count(), 2, "{html}");
         assert!(html.contains("&amp;amp;"), "{html}");
+    }
+
+    #[test]
+    fn markdown_text_never_starts_a_block() {
+        for text in ["- item", "+ item", "2024. year", "1) one", "= title"] {
+            let html = render(&markdown_text(text));
+            assert!(html.starts_with("<p>"), "{text}: {html}");
+        }
     }
 
     #[test]

@@ -204,8 +204,9 @@ fn block_html(raw: CowStr<'_>) -> Event<'_> {
 
 /// `../x/y.md#a` → `../x/y.html#a` for relative links.
 fn md_to_html_link(dest: CowStr<'_>) -> CowStr<'_> {
-    let lower = dest.to_ascii_lowercase();
-    if lower.starts_with("http://") || lower.starts_with("https://") {
+    if super::escape::has_prefix_ignore_case(&dest, "http://")
+        || super::escape::has_prefix_ignore_case(&dest, "https://")
+    {
         return dest;
     }
     let (path, fragment) = match dest.find(['#', '?']) {
