@@ -89,7 +89,8 @@ pub struct ConvertArgs {
     /// List the targets and exit.
     #[arg(long)]
     pub list_targets: bool,
-    /// A field-mapping file (YAML) applied before conversion.
+    /// A field mapping applied before conversion: a YAML file, or the name of a built-in one
+    /// (`winlogbeat`, `ecs-windows`).
     #[arg(long)]
     pub mapping: Option<PathBuf>,
     /// Output format.

@@ -230,9 +230,10 @@ fn convert(args: &ConvertArgs) -> Result<ExitCode> {
             .collect();
         anyhow::bail!("unknown target `{name}`; targets: {}", names.join(", "));
     };
-    if args.mapping.is_some() {
-        anyhow::bail!("field mappings are not available yet");
-    }
+    let mapping = match &args.mapping {
+        Some(spec) => Some(sigwiki::convert::mapping::FieldMapping::load(spec)?),
+        None => None,
+    };
     let inputs = default_inputs(&args.paths);
     let loaded =
         sigwiki::load::load(&inputs, &ParseOptions::default()).context("cannot read the rules")?;
@@ -241,7 +242,7 @@ fn convert(args: &ConvertArgs) -> Result<ExitCode> {
     let results: Vec<_> = rules
         .files
         .par_iter()
-        .map(|file| sigwiki::convert::convert_file(backend, file, rules))
+        .map(|file| sigwiki::convert::convert_file_with(backend, file, rules, mapping.as_ref()))
         .collect();
     let mut failed = 0;
     for (file, result) in rules.files.iter().zip(results) {

@@ -8,6 +8,12 @@
 
 use std::fmt;
 
+pub mod es_qs;
+pub mod graylog;
+pub mod legacy;
+pub mod mapping;
+pub mod watcher;
+
 use crate::sigma::diagnostic::NodePath;
 use crate::sigma::{
     Aggregation, ConditionExpr, Document, FieldMatch, RuleFile, RuleSet, SearchBody, SigmaKind,
@@ -176,7 +182,7 @@ pub trait Backend: Send + Sync {
 
 /// Every backend, in the order pages show them.
 pub fn backends() -> &'static [&'static dyn Backend] {
-    &[]
+    &[&es_qs::EsQs, &watcher::XpackWatcher, &graylog::Graylog]
 }
 
 /// The backend called `name`.
@@ -191,6 +197,16 @@ pub fn convert_file(
     file: &RuleFile,
     rules: &RuleSet,
 ) -> Result<String, ConvertError> {
+    convert_file_with(backend, file, rules, None)
+}
+
+/// [`convert_file`] with a field mapping applied to each document first.
+pub fn convert_file_with(
+    backend: &dyn Backend,
+    file: &RuleFile,
+    rules: &RuleSet,
+    mapping: Option<&mapping::FieldMapping>,
+) -> Result<String, ConvertError> {
     if let Some(d) = file.diagnostics.iter().find(|d| d.is_error()) {
         return Err(ConvertError {
             construct: format!("{}[{}]", d.severity, d.code),
@@ -200,6 +216,8 @@ pub fn convert_file(
     }
     let mut outputs = Vec::with_capacity(file.documents.len());
     for document in &file.documents {
+        let mapped = mapping.map(|m| m.apply(document));
+        let document = mapped.as_deref().unwrap_or(document);
         let input = ConvertInput {
             file,
             document,
