@@ -202,3 +202,26 @@ fn completions_and_man_page() {
     assert!(man.contains(".TH sigwiki"), "{man}");
     assert!(man.contains("build"));
 }
+
+#[test]
+fn default_targets_are_the_three_atc_sections_with_real_newlines() {
+    let output = sigwiki()
+        .args(["preview", "rules/sysmon_rundll32_net_connections.yml"])
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{output:?}");
+    let md = String::from_utf8_lossy(&output.stdout);
+    let kibana = md.find("### Kibana query\n").expect("Kibana section");
+    let watcher = md.find("### X-Pack Watcher\n").expect("Watcher section");
+    let graylog = md.find("### Graylog\n").expect("Graylog section");
+    assert!(kibana < watcher && watcher < graylog, "{md}");
+    assert!(md.contains(
+        "### Kibana query\n\n```\n((EventID:\"3\" AND Image.keyword:*\\\\rundll32.exe) AND (NOT (DestinationIp.keyword:(10.* OR 192.168.* OR 172.*))))\n```\n"
+    ), "{md}");
+    assert!(
+        md.contains("\n{\n  \"metadata\": {\n"),
+        "the watch has real newlines: {md}"
+    );
+    assert!(!md.contains("<<EOF\\n"), "no Python repr escapes: {md}");
+    assert!(md.contains("<<EOF\n{\n"), "{md}");
+}
