@@ -34,7 +34,7 @@ fn get(address: SocketAddr, path: &str) -> (u16, String) {
 
 fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
     let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(20) {
+    while start.elapsed() < Duration::from_secs(60) {
         if ok() {
             return;
         }
@@ -60,6 +60,15 @@ fn serves_rebuilds_on_change_and_reports_template_errors() {
     let catalog = TestCatalog::new();
     let (serving, options, templates, catalog) = (&serving, &options, &templates, &catalog);
     std::thread::scope(|scope| {
+        // On a failed assertion the scope waits for its threads: stop them first.
+        struct StopOnDrop<'a>(&'a Serving, std::sync::mpsc::Sender<()>);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                let _ = self.1.send(());
+                self.0.stop();
+            }
+        }
+        let _guard = StopOnDrop(serving, stop_sender.clone());
         scope.spawn(|| serving.answer_requests());
         let watcher = scope.spawn(move || serving.watch(options, Some(templates), catalog, &stop));
         let version = || -> u64 {

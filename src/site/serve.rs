@@ -201,7 +201,6 @@ impl Serving {
         stop: &Receiver<()>,
     ) -> Result<(), super::SiteError> {
         let mut cache = ParseCache::default();
-        rebuild(&mut cache, options, templates_dir, enricher, &self.state);
         let (events, changes) = channel();
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
@@ -222,6 +221,8 @@ impl Serving {
                 .watch(dir, RecursiveMode::Recursive)
                 .map_err(watch_error)?;
         }
+        // Watching starts before the first build, so no change made during it is missed.
+        rebuild(&mut cache, options, templates_dir, enricher, &self.state);
         loop {
             match stop.try_recv() {
                 Ok(()) | Err(std::sync::mpsc::TryRecvError::Disconnected) => return Ok(()),
