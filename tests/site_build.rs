@@ -34,7 +34,10 @@ fn build(
 }
 
 fn inputs() -> Vec<PathBuf> {
-    vec![crate_root().join("rules"), fixtures().join("rules")]
+    vec![
+        crate_root().join("rules/sysmon_rundll32_net_connections.yml"),
+        fixtures().join("rules"),
+    ]
 }
 
 fn read(path: &Path) -> String {

@@ -9,7 +9,10 @@ use site_common::{TestCatalog, crate_root, fixtures};
 
 fn built() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    let options = BuildOptions::new(vec![crate_root().join("rules"), fixtures().join("rules")]);
+    let options = BuildOptions::new(vec![
+        crate_root().join("rules/sysmon_rundll32_net_connections.yml"),
+        fixtures().join("rules"),
+    ]);
     let templates = Templates::load(None).expect("templates");
     site::build(
         &options,

@@ -308,6 +308,7 @@ impl FieldMapping {
                 }
                 Cow::Owned(Document {
                     index: document.index,
+                    global: document.global,
                     kind: SigmaKind::Rule(rule),
                 })
             }
@@ -322,6 +323,7 @@ impl FieldMapping {
                 }
                 Cow::Owned(Document {
                     index: document.index,
+                    global: document.global,
                     kind: SigmaKind::Correlation(correlation),
                 })
             }

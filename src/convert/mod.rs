@@ -8,10 +8,16 @@
 
 use std::fmt;
 
+pub mod eql;
 pub mod es_qs;
+pub mod esql;
 pub mod graylog;
+pub mod kusto;
 pub mod legacy;
+pub mod lucene;
 pub mod mapping;
+pub mod splunk;
+pub mod text;
 pub mod watcher;
 
 use crate::sigma::diagnostic::NodePath;
@@ -182,7 +188,16 @@ pub trait Backend: Send + Sync {
 
 /// Every backend, in the order pages show them.
 pub fn backends() -> &'static [&'static dyn Backend] {
-    &[&es_qs::EsQs, &watcher::XpackWatcher, &graylog::Graylog]
+    &[
+        &es_qs::EsQs,
+        &watcher::XpackWatcher,
+        &graylog::Graylog,
+        &lucene::Lucene,
+        &splunk::Splunk,
+        &eql::Eql,
+        &esql::Esql,
+        &kusto::KUSTO,
+    ]
 }
 
 /// The backend called `name`.

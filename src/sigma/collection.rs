@@ -2,14 +2,16 @@
 //! problems into positioned diagnostics, and resolving the references of correlation and filter
 //! rules across the whole set.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_yaml::{Mapping, Value as Yaml};
 
+use super::detection::PatternBudget;
 use super::diagnostic::{Code, Diagnostic, NodePath, Position, Problem, Severity, Where};
-use super::rule::{DocumentOptions, SigmaKind, parse_document, yaml_kind};
+use super::rule::{DocumentOptions, LogSource, SigmaKind, parse_document_within, yaml_kind};
 use super::yaml::{Limits, Locator, load_documents};
 
 /// Options of rule parsing.
@@ -26,6 +28,10 @@ pub struct Document {
     pub index: usize,
     /// What the document is.
     pub kind: SigmaKind,
+    /// The index of the `action: global` document whose keys this document inherits, if any.
+    /// Documents sharing a global document are variants of one Sigma 1.x rule and share its
+    /// `id`.
+    pub global: Option<usize>,
 }
 
 /// A parsed rule file.
@@ -169,8 +175,11 @@ fn build_documents(
     }
     let single = non_empty.len() == 1;
     let mut global: Option<(usize, Mapping)> = None;
-    let mut previous: Option<Mapping> = None;
+    // Borrowed unless an action merged it: most files are one plain document, and cloning it
+    // would copy every value of the rule.
+    let mut previous: Option<Cow<'_, Mapping>> = None;
     let mut out = Vec::new();
+    let mut budget = PatternBudget::default();
     for (index, doc) in non_empty {
         let root = NodePath::root(index);
         let Yaml::Mapping(map) = doc else {
@@ -204,7 +213,7 @@ fn build_documents(
                         continue;
                     }
                     Some("repeat") => match &previous {
-                        Some(prev) => merge(prev.clone(), &rest),
+                        Some(prev) => Cow::Owned(merge(prev.as_ref().clone(), &rest)),
                         None => {
                             problems.push(Problem::at(
                                 Code::InvalidAction,
@@ -230,19 +239,34 @@ fn build_documents(
             None => match &global {
                 Some((global_index, g)) => {
                     fallbacks.insert(index, *global_index);
-                    merge(g.clone(), map)
+                    Cow::Owned(merge(g.clone(), map))
                 }
-                None => map.clone(),
+                None => Cow::Borrowed(map),
             },
         };
         let document_options = DocumentOptions {
             recommend_fields: single || (out.is_empty() && effective.contains_key("correlation")),
             max_depth: options.limits.max_depth,
         };
-        if let Some(kind) = parse_document(&effective, &root, &document_options, problems) {
-            out.push(Document { index, kind });
+        if let Some(kind) =
+            parse_document_within(&effective, &root, &document_options, problems, &mut budget)
+        {
+            out.push(Document {
+                index,
+                kind,
+                global: fallbacks.get(&index).copied(),
+            });
         }
         previous = Some(effective);
+    }
+    let has_errors = problems.iter().any(|p| p.severity == Severity::Error);
+    if out.is_empty() && !has_errors {
+        // Only `action` documents: nothing for them to apply to.
+        problems.push(Problem::at_position(
+            Code::EmptyFile,
+            Position::START,
+            "the file contains no Sigma rule, only `action` documents",
+        ));
     }
     out
 }
@@ -316,6 +340,83 @@ fn locate_with_fallback(
     primary
 }
 
+/// A correlation and the rules it refers to: (where the reference is written, the reference,
+/// the document it resolves to).
+type CorrelationEdges = (DocumentRef, Vec<(NodePath, String, DocumentRef)>);
+
+/// Correlations that refer back to themselves through a chain of correlations: each one in a
+/// cycle gets an error at its first reference that leads back to it.
+fn correlation_cycles(correlations: &[CorrelationEdges]) -> Vec<(usize, NodePath, Code, String)> {
+    let edges: HashMap<DocumentRef, Vec<DocumentRef>> = correlations
+        .iter()
+        .map(|(c, refs)| (*c, refs.iter().map(|(_, _, t)| *t).collect()))
+        .collect();
+    let reaches = |from: DocumentRef, goal: DocumentRef| {
+        let mut stack = vec![from];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(node) = stack.pop() {
+            if node == goal {
+                return true;
+            }
+            if seen.insert(node) {
+                stack.extend(edges.get(&node).into_iter().flatten().copied());
+            }
+        }
+        false
+    };
+    let mut out = Vec::new();
+    for (correlation, refs) in correlations {
+        if let Some((path, reference, _)) = refs.iter().find(|(_, _, t)| reaches(*t, *correlation))
+        {
+            out.push((
+                correlation.file,
+                path.clone(),
+                Code::InvalidCorrelation,
+                format!(
+                    "`{reference}` leads back to this correlation: correlations cannot refer to each other in a cycle"
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// Whether a filter with log source `filter` applies to a rule with log source `rule`: every
+/// field the filter sets must be the rule's.
+fn covers(filter: &LogSource, rule: &LogSource) -> bool {
+    [
+        (&filter.category, &rule.category),
+        (&filter.product, &rule.product),
+        (&filter.service, &rule.service),
+    ]
+    .into_iter()
+    .all(|(f, r)| match (f, r) {
+        (None, _) => true,
+        (Some(f), Some(r)) => f.eq_ignore_ascii_case(r),
+        (Some(_), None) => false,
+    })
+}
+
+/// Where an `id` or `name` was first seen, for duplicate diagnostics.
+#[derive(Clone, Copy)]
+struct FirstUse<'a> {
+    file: usize,
+    path: &'a Path,
+    document: usize,
+    global: Option<usize>,
+}
+
+impl FirstUse<'_> {
+    /// "document 1 of this file" or the other file's path, seen from file `from`.
+    fn describe(&self, from: usize) -> String {
+        if self.file == from {
+            format!("document {} of this file", self.document + 1)
+        } else {
+            self.path.display().to_string()
+        }
+    }
+}
+
 /// Every parsed file of a build or check, with cross-file references resolved.
 #[derive(Debug, Default)]
 pub struct RuleSet {
@@ -383,29 +484,47 @@ impl RuleSet {
         let mut additions: Vec<(usize, NodePath, Code, String)> = Vec::new();
         {
             let index = self.index();
-            let mut seen_ids: HashMap<&str, &Path> = HashMap::new();
-            let mut seen_names: HashMap<&str, &Path> = HashMap::new();
+            let mut correlations: Vec<CorrelationEdges> = Vec::new();
+            let mut seen_ids: HashMap<&str, FirstUse<'_>> = HashMap::new();
+            let mut seen_names: HashMap<&str, FirstUse<'_>> = HashMap::new();
             for (r, file, doc) in self.documents() {
                 let meta = doc.kind.meta();
                 let root = NodePath::root(doc.index);
+                let this = FirstUse {
+                    file: r.file,
+                    path: &file.path,
+                    document: doc.index,
+                    global: doc.global,
+                };
                 if let Some(id) = &meta.id {
-                    if let Some(first) = seen_ids.insert(id, &file.path) {
-                        additions.push((
+                    match seen_ids.get(id.as_str()) {
+                        // Variants of one `action: global` rule inherit its id.
+                        Some(first)
+                            if first.file == r.file
+                                && first.global.is_some()
+                                && first.global == doc.global => {}
+                        Some(first) => additions.push((
                             r.file,
                             root.key("id"),
                             Code::DuplicateId,
-                            format!("id `{id}` is also used by {}", first.display()),
-                        ));
+                            format!("id `{id}` is also used by {}", first.describe(r.file)),
+                        )),
+                        None => {
+                            seen_ids.insert(id, this);
+                        }
                     }
                 }
                 if let Some(name) = &meta.name {
-                    if let Some(first) = seen_names.insert(name, &file.path) {
-                        additions.push((
+                    match seen_names.get(name.as_str()) {
+                        Some(first) => additions.push((
                             r.file,
                             root.key("name"),
                             Code::DuplicateName,
-                            format!("name `{name}` is also used by {}", first.display()),
-                        ));
+                            format!("name `{name}` is also used by {}", first.describe(r.file)),
+                        )),
+                        None => {
+                            seen_names.insert(name, this);
+                        }
                     }
                 }
                 let refs = match &doc.kind {
@@ -413,8 +532,9 @@ impl RuleSet {
                     SigmaKind::Filter(f) => &f.filter.rules,
                     SigmaKind::Rule(_) => continue,
                 };
+                let mut targets = Vec::with_capacity(refs.len());
                 for rule_ref in refs {
-                    if !index.contains_key(rule_ref.reference.as_str()) {
+                    let Some(&target) = index.get(rule_ref.reference.as_str()) else {
                         additions.push((
                             r.file,
                             rule_ref.path.clone(),
@@ -424,9 +544,86 @@ impl RuleSet {
                                 rule_ref.reference
                             ),
                         ));
+                        continue;
+                    };
+                    targets.push((rule_ref, target));
+                    let reference = &rule_ref.reference;
+                    match (&doc.kind, &self.document(target).kind) {
+                        (
+                            SigmaKind::Filter(_),
+                            SigmaKind::Correlation(_) | SigmaKind::Filter(_),
+                        )
+                        | (SigmaKind::Correlation(_), SigmaKind::Filter(_)) => {
+                            let (code, what) = match doc.kind {
+                                SigmaKind::Filter(_) => (Code::InvalidFilter, "a filter"),
+                                _ => (Code::InvalidCorrelation, "a correlation"),
+                            };
+                            additions.push((
+                                r.file,
+                                rule_ref.path.clone(),
+                                code,
+                                format!(
+                                    "`{reference}` is a {} rule; {what} applies to detection rules{}",
+                                    self.document(target).kind.kind_name(),
+                                    if code == Code::InvalidCorrelation {
+                                        " and correlations"
+                                    } else {
+                                        ""
+                                    }
+                                ),
+                            ));
+                        }
+                        (SigmaKind::Filter(filter), SigmaKind::Rule(rule))
+                            if !covers(&filter.logsource, &rule.logsource) =>
+                        {
+                            additions.push((
+                                r.file,
+                                rule_ref.path.clone(),
+                                Code::IneffectiveFilter,
+                                format!(
+                                    "the filter's log source ({}) does not cover rule `{reference}` ({}), so it never applies to it",
+                                    filter.logsource.summary(),
+                                    rule.logsource.summary()
+                                ),
+                            ));
+                        }
+                        _ => {}
                     }
                 }
+                if let SigmaKind::Correlation(c) = &doc.kind {
+                    for alias in &c.correlation.aliases {
+                        for (rule, _) in &alias.fields {
+                            let used = index
+                                .get(rule.as_str())
+                                .is_some_and(|t| targets.iter().any(|(_, u)| u == t));
+                            if !used {
+                                additions.push((
+                                    r.file,
+                                    root.key("correlation")
+                                        .key("aliases")
+                                        .key(&alias.alias)
+                                        .key_name(rule),
+                                    Code::InvalidCorrelation,
+                                    format!(
+                                        "alias `{}` names rule `{rule}`, which is not one of the correlation's `rules`",
+                                        alias.alias
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                    correlations.push((
+                        r,
+                        targets
+                            .iter()
+                            .map(|(rule_ref, t)| {
+                                (rule_ref.path.clone(), rule_ref.reference.clone(), *t)
+                            })
+                            .collect::<Vec<_>>(),
+                    ));
+                }
             }
+            additions.extend(correlation_cycles(&correlations));
         }
         for (file_index, node, code, message) in additions {
             let file = &mut self.files[file_index];

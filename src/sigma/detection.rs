@@ -195,6 +195,7 @@ pub(crate) fn parse_identifiers(
     map: &serde_yaml::Mapping,
     path: &NodePath,
     problems: &mut Vec<Problem>,
+    budget: &mut PatternBudget,
 ) -> Vec<SearchIdentifier> {
     let mut identifiers = Vec::new();
     for (key, value) in map {
@@ -210,7 +211,7 @@ pub(crate) fn parse_identifiers(
             continue;
         }
         let ident_path = path.key(&name);
-        if let Some(body) = parse_body(value, &ident_path, problems, 0) {
+        if let Some(body) = parse_body(value, &ident_path, problems, budget, 0) {
             identifiers.push(SearchIdentifier {
                 name,
                 body,
@@ -235,6 +236,7 @@ fn parse_body(
     value: &Yaml,
     path: &NodePath,
     problems: &mut Vec<Problem>,
+    budget: &mut PatternBudget,
     depth: usize,
 ) -> Option<SearchBody> {
     match value {
@@ -257,7 +259,8 @@ fn parse_body(
                     ));
                     continue;
                 };
-                if let Some(item) = parse_item(&key, value, &path.key(&key), path, problems) {
+                if let Some(item) = parse_item(&key, value, &path.key(&key), path, problems, budget)
+                {
                     items.push(item);
                 }
             }
@@ -284,29 +287,35 @@ fn parse_body(
                 .iter()
                 .all(|v| !matches!(v, Yaml::Mapping(_) | Yaml::Sequence(_)));
             if all_plain {
-                return parse_keywords(list, path, problems).map(SearchBody::Keywords);
+                let items: Vec<(Option<usize>, &Yaml)> =
+                    list.iter().enumerate().map(|(i, v)| (Some(i), v)).collect();
+                return parse_keywords(&items, path, path, problems, budget)
+                    .map(SearchBody::Keywords);
             }
             let mut bodies = Vec::new();
-            let mut keywords: Vec<(usize, &Yaml)> = Vec::new();
+            let mut keywords: Vec<(Option<usize>, &Yaml)> = Vec::new();
             for (i, element) in list.iter().enumerate() {
                 match element {
                     Yaml::Mapping(_) | Yaml::Sequence(_) => {
-                        if let Some(b) = parse_body(element, &path.index(i), problems, depth + 1) {
+                        if let Some(b) =
+                            parse_body(element, &path.index(i), problems, budget, depth + 1)
+                        {
                             bodies.push(b);
                         }
                     }
-                    _ => keywords.push((i, element)),
+                    _ => keywords.push((Some(i), element)),
                 }
             }
-            if !keywords.is_empty() {
-                let values: Vec<Yaml> = keywords.iter().map(|(_, v)| (*v).clone()).collect();
-                if let Some(k) = parse_keywords(&values, &path.index(keywords[0].0), problems) {
+            if let Some((Some(first), _)) = keywords.first() {
+                if let Some(k) =
+                    parse_keywords(&keywords, path, &path.index(*first), problems, budget)
+                {
                     bodies.insert(0, SearchBody::Keywords(k));
                 }
             }
             (!bodies.is_empty()).then_some(SearchBody::AnyOf(bodies))
         }
-        Yaml::Tagged(t) => parse_body(&t.value, path, problems, depth),
+        Yaml::Tagged(t) => parse_body(&t.value, path, problems, budget, depth),
         Yaml::Null => {
             problems.push(Problem::at(
                 Code::EmptyDetection,
@@ -317,35 +326,45 @@ fn parse_body(
         }
         scalar => {
             // A single keyword written without a list.
-            parse_keywords(std::slice::from_ref(scalar), path, problems).map(SearchBody::Keywords)
+            parse_keywords(&[(None, scalar)], path, path, problems, budget)
+                .map(SearchBody::Keywords)
         }
     }
 }
 
+/// Keywords: plain values searched in the whole event. `items` are the values with their index
+/// in the identifier's list at `list_path` (`None` for a single keyword written without a list);
+/// `path` is where the resulting item is said to be.
 fn parse_keywords(
-    list: &[Yaml],
+    items: &[(Option<usize>, &Yaml)],
+    list_path: &NodePath,
     path: &NodePath,
     problems: &mut Vec<Problem>,
+    budget: &mut PatternBudget,
 ) -> Option<FieldMatch> {
-    let values = list
-        .iter()
-        .filter_map(RawValue::from_yaml)
-        .collect::<Vec<_>>();
-    if values.iter().any(|v| matches!(v, RawValue::Null)) {
-        problems.push(Problem::at(
-            Code::InvalidValue,
-            path,
-            "a keyword cannot be null",
-        ));
-        return None;
+    let mut values = Vec::with_capacity(items.len());
+    for (index, item) in items {
+        match RawValue::from_yaml(item) {
+            Some(RawValue::Null) => {
+                let at = index.map_or_else(|| list_path.clone(), |i| list_path.index(i));
+                problems.push(Problem::at(
+                    Code::InvalidValue,
+                    &at,
+                    "a keyword cannot be null",
+                ));
+                return None;
+            }
+            Some(value) => values.push(value),
+            None => {}
+        }
     }
-    lower_item(None, Vec::new(), values, true, path, problems)
+    lower_item(None, Vec::new(), values, true, path, problems, budget)
 }
 
 /// Splits `Field|mod1|mod2` and validates the chain. `None` (with a problem) if invalid.
 fn parse_key(
     key: &str,
-    key_path: &NodePath,
+    map_path: &NodePath,
     problems: &mut Vec<Problem>,
 ) -> Option<(Option<String>, Vec<Modifier>)> {
     let mut parts = key.split('|');
@@ -360,7 +379,7 @@ fn parse_key(
                     .unwrap_or_default();
                 problems.push(Problem::at(
                     Code::UnknownModifier,
-                    key_path,
+                    &map_path.key_name(key),
                     format!("unknown modifier `{name}` in `{key}`{hint}"),
                 ));
                 return None;
@@ -370,7 +389,7 @@ fn parse_key(
     if let Err(e) = modifier::check_chain(&modifiers) {
         problems.push(Problem::at(
             Code::IllegalModifierChain,
-            key_path,
+            &map_path.key_name(key),
             format!("in `{key}`: {}", e.message),
         ));
         return None;
@@ -435,9 +454,10 @@ fn parse_item(
     value_path: &NodePath,
     map_path: &NodePath,
     problems: &mut Vec<Problem>,
+    budget: &mut PatternBudget,
 ) -> Option<FieldMatch> {
-    let key_path = map_path.key_name(key);
-    let (field, modifiers) = parse_key(key, &key_path, problems)?;
+    // Paths are built only for problems: a valid rule never needs them.
+    let (field, modifiers) = parse_key(key, map_path, problems)?;
     let (values, is_list) = match value {
         Yaml::Sequence(list) => {
             if list.is_empty() {
@@ -477,10 +497,14 @@ fn parse_item(
             None => return None,
         },
     };
-    if values.len() > 1 && values.iter().any(|v| matches!(v, RawValue::Null)) {
+    if let Some(null) = values
+        .iter()
+        .position(|v| matches!(v, RawValue::Null))
+        .filter(|_| values.len() > 1)
+    {
         problems.push(Problem::at(
             Code::InvalidValue,
-            value_path,
+            &value_path.index(null),
             format!(
                 "`{key}`: null cannot be part of a list of values; use a separate search identifier"
             ),
@@ -498,11 +522,45 @@ fn parse_item(
     if modifiers.contains(&Modifier::All) && values.len() == 1 {
         problems.push(Problem::at(
             Code::Discouraged,
-            &key_path,
+            &map_path.key_name(key),
             format!("`{key}`: the `all` modifier on a single value has no effect (the specification does not allow it)"),
         ));
     }
-    lower_item(field, modifiers, values, is_list, value_path, problems)
+    lower_item(
+        field, modifiers, values, is_list, value_path, problems, budget,
+    )
+}
+
+/// A bound on the values the expanding modifiers (`windash`, `base64offset`) may produce for
+/// one file: each value can multiply into hundreds of patterns, so without it a small file could
+/// ask for gigabytes.
+#[derive(Debug, Clone)]
+pub struct PatternBudget {
+    limit: usize,
+    used: usize,
+}
+
+impl PatternBudget {
+    /// The budget of one rule file: far above any real rule (the SigmaHQ corpus needs at most a
+    /// few hundred per file).
+    pub const PER_FILE: usize = 100_000;
+
+    /// A budget of `limit` values.
+    pub fn new(limit: usize) -> Self {
+        PatternBudget { limit, used: 0 }
+    }
+
+    /// Spends `n` values; `false` once the budget is exhausted.
+    fn take(&mut self, n: usize) -> bool {
+        self.used = self.used.saturating_add(n);
+        self.used <= self.limit
+    }
+}
+
+impl Default for PatternBudget {
+    fn default() -> Self {
+        PatternBudget::new(PatternBudget::PER_FILE)
+    }
 }
 
 fn lower_item(
@@ -512,13 +570,28 @@ fn lower_item(
     is_list: bool,
     path: &NodePath,
     problems: &mut Vec<Problem>,
+    budget: &mut PatternBudget,
 ) -> Option<FieldMatch> {
     let options = LowerOptions::default();
     let mut groups = Vec::with_capacity(values.len());
     let mut ok = true;
     for (i, raw) in values.into_iter().enumerate() {
         match lower_value(&raw, &modifiers, &options) {
-            Ok(group) => groups.push(group),
+            Ok(group) => {
+                if !budget.take(group.variants.len()) {
+                    let key = field.clone().unwrap_or_default();
+                    problems.push(Problem::at(
+                        Code::InvalidValue,
+                        path,
+                        format!(
+                            "`{key}`: the file's values expand to more than {} patterns (`windash`, `base64offset`); split the rule",
+                            budget.limit
+                        ),
+                    ));
+                    return None;
+                }
+                groups.push(group);
+            }
             Err((code, message)) => {
                 let at = if is_list { path.index(i) } else { path.clone() };
                 let key = field.clone().unwrap_or_default();
@@ -663,6 +736,16 @@ pub fn lower_value(
                     let Working::Str(s) = v else {
                         return illegal(m, "a non-string value");
                     };
+                    let dashes = encode::windash_dashes(&s);
+                    if dashes > encode::MAX_WINDASH_DASHES {
+                        return Err((
+                            Code::InvalidValue,
+                            format!(
+                                "`windash` would vary {dashes} option dashes (5^{dashes} variants); split the value into values of at most {} options",
+                                encode::MAX_WINDASH_DASHES
+                            ),
+                        ));
+                    }
                     let expansion = encode::windash(&s, options.windash);
                     expanded |= expansion.len() > 1;
                     out.extend(expansion.into_iter().map(Working::Str));
@@ -766,24 +849,22 @@ fn set_flag(flags: &mut RegexFlags, m: Modifier) {
 }
 
 /// Validates a regular expression. Sigma's flavour is a PCRE subset; constructs the Rust
-/// engine lacks but PCRE has (look-around, backreferences) are accepted.
+/// engine lacks but PCRE has (look-around, backreferences) are accepted. Only the syntax is
+/// checked: compiling every rule's regexes would cost more than parsing the rest of the rule.
 fn check_regex(pattern: &str) -> Result<(), String> {
-    match regex::Regex::new(pattern) {
+    use regex_syntax::ast::ErrorKind;
+    match regex_syntax::Parser::new().parse(pattern) {
         Ok(_) => Ok(()),
-        Err(regex::Error::Syntax(message)) => {
-            if message.contains("look-around") || message.contains("backreferences") {
-                Ok(())
-            } else {
-                // The message is multi-line with a caret diagram; keep its last line.
-                Err(message
-                    .lines()
-                    .rev()
-                    .find(|l| l.starts_with("error:"))
-                    .map(|l| l.trim_start_matches("error:").trim().to_string())
-                    .unwrap_or(message))
-            }
+        Err(regex_syntax::Error::Parse(e))
+            if matches!(
+                e.kind(),
+                ErrorKind::UnsupportedLookAround | ErrorKind::UnsupportedBackreference
+            ) =>
+        {
+            Ok(())
         }
-        Err(regex::Error::CompiledTooBig(_)) => Ok(()),
+        Err(regex_syntax::Error::Parse(e)) => Err(e.kind().to_string()),
+        Err(regex_syntax::Error::Translate(e)) => Err(e.kind().to_string()),
         Err(e) => Err(e.to_string()),
     }
 }
@@ -860,5 +941,34 @@ mod tests {
             lower("yes", "exists").unwrap_err().0,
             Code::IllegalModifierChain
         );
+    }
+
+    #[test]
+    fn expansions_are_bounded() {
+        assert_eq!(
+            lower(" -a -b -c -d -e", "windash").unwrap_err().0,
+            Code::InvalidValue
+        );
+        assert_eq!(
+            lower(" -a -b -c -d", "windash").unwrap().variants.len(),
+            625
+        );
+        let values: Vec<RawValue> = (0..200)
+            .map(|i| RawValue::String(format!(" -a -b -c -d {i}")))
+            .collect();
+        let mut problems = Vec::new();
+        let mut budget = PatternBudget::new(100_000);
+        let item = lower_item(
+            Some("CommandLine".into()),
+            vec![Modifier::Windash],
+            values,
+            true,
+            &NodePath::root(0),
+            &mut problems,
+            &mut budget,
+        );
+        assert!(item.is_none());
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].code, Code::InvalidValue);
     }
 }

@@ -118,7 +118,8 @@ codes! {
     /// A recommended field (id, status, description, author, date, level) is absent.
     MissingRecommendedField = "missing-recommended-field", Warning;
     /// A construct the specification deprecates (pipe aggregations, `near`, `timeframe`,
-    /// `YYYY/MM/DD` dates, `action` documents, v1 `obsoletes`…).
+    /// `YYYY/MM/DD` dates, `action` documents, v1 `obsoletes`, v1 tag spellings such as
+    /// `attack.defense_evasion`…).
     Deprecated = "deprecated", Warning;
     /// A tag outside the namespaces of the tags appendix.
     NonStandardTag = "non-standard-tag", Warning;
@@ -139,6 +140,11 @@ codes! {
     SkippedPath = "skipped-path", Warning;
     /// A construct the specification discourages (`all of them`, `|all` on one value…).
     Discouraged = "discouraged", Warning;
+    /// A `logsource` `category`, `product` or `service` that is not lower case with `_` for
+    /// spaces (`.` and `-` allowed), as the rules specification asks.
+    NonStandardLogsource = "non-standard-logsource", Warning;
+    /// A filter whose log source does not cover a rule it names, so it never applies to it.
+    IneffectiveFilter = "ineffective-filter", Warning;
 }
 
 impl fmt::Display for Code {

@@ -64,19 +64,20 @@ pub enum WindashStyle {
     DashAndSlash,
 }
 
-/// `windash`: every variant of `value` with each option-like dash (a `-` or `/` that starts a
-/// word after a non-word character) replaced by each dash character. Variants are ordered with
-/// the first dash varying slowest; values without such a dash expand to themselves.
-pub fn windash(value: &SigmaString, style: WindashStyle) -> Vec<SigmaString> {
-    let dashes: &[char] = match style {
-        WindashStyle::AllDashes => &WINDASH_CHARACTERS,
-        WindashStyle::DashAndSlash => &WINDASH_CHARACTERS[..2],
-    };
-    // Split the pieces into a template: literal pieces and dash slots.
-    enum Slot {
-        Piece(Piece),
-        Dash,
-    }
+/// The most option dashes one `windash` value may hold: each dash multiplies the variants by
+/// five, so a value with more would expand to an unreasonable query (and memory use). Real
+/// rules hold one or two.
+pub const MAX_WINDASH_DASHES: usize = 4;
+
+/// One piece of a `windash` template: literal text (or a wildcard) or a dash to vary.
+enum Slot {
+    Piece(Piece),
+    Dash,
+}
+
+/// Splits `value` into literal pieces and the option-like dashes `windash` varies: a `-` or
+/// `/` that starts a word after a non-word character.
+fn windash_template(value: &SigmaString) -> Vec<Slot> {
     let mut template = Vec::new();
     for piece in value.pieces() {
         let Piece::Text(text) = piece else {
@@ -101,11 +102,37 @@ pub fn windash(value: &SigmaString, style: WindashStyle) -> Vec<SigmaString> {
             template.push(Slot::Piece(Piece::Text(literal)));
         }
     }
-    let slots = template.iter().filter(|s| matches!(s, Slot::Dash)).count();
+    template
+}
+
+/// How many option-like dashes `windash` would vary in `value`.
+pub fn windash_dashes(value: &SigmaString) -> usize {
+    windash_template(value)
+        .iter()
+        .filter(|s| matches!(s, Slot::Dash))
+        .count()
+}
+
+/// `windash`: every variant of `value` with each option-like dash (a `-` or `/` that starts a
+/// word after a non-word character) replaced by each dash character. Variants are ordered with
+/// the first dash varying slowest; values without such a dash expand to themselves. Only the
+/// first [`MAX_WINDASH_DASHES`] dashes vary (callers reject values with more, see
+/// [`windash_dashes`]); later ones stay as written.
+pub fn windash(value: &SigmaString, style: WindashStyle) -> Vec<SigmaString> {
+    let dashes: &[char] = match style {
+        WindashStyle::AllDashes => &WINDASH_CHARACTERS,
+        WindashStyle::DashAndSlash => &WINDASH_CHARACTERS[..2],
+    };
+    let template = windash_template(value);
+    let slots = template
+        .iter()
+        .filter(|s| matches!(s, Slot::Dash))
+        .count()
+        .min(MAX_WINDASH_DASHES);
     if slots == 0 {
         return vec![value.clone()];
     }
-    let total = dashes.len().pow(slots.min(8) as u32);
+    let total = dashes.len().pow(slots as u32);
     (0..total)
         .map(|mut n| {
             // Digits of n in base dashes.len(), most significant first.
@@ -115,16 +142,44 @@ pub fn windash(value: &SigmaString, style: WindashStyle) -> Vec<SigmaString> {
                 n /= dashes.len();
             }
             let mut slot = 0;
-            SigmaString::from_pieces(template.iter().map(|s| match s {
-                Slot::Piece(p) => p.clone(),
-                Slot::Dash => {
-                    let c = dashes[choice.get(slot).copied().unwrap_or(0)];
-                    slot += 1;
-                    Piece::Text(c.to_string())
-                }
-            }))
+            let mut pieces = Vec::with_capacity(template.len());
+            for s in &template {
+                pieces.push(match s {
+                    Slot::Piece(p) => p.clone(),
+                    Slot::Dash => {
+                        // Dashes past the varied ones keep their written character.
+                        let c = match choice.get(slot) {
+                            Some(&d) => dashes[d],
+                            None => written_dash(value, slot),
+                        };
+                        slot += 1;
+                        Piece::Text(c.to_string())
+                    }
+                });
+            }
+            SigmaString::from_pieces(pieces)
         })
         .collect()
+}
+
+/// The character written at the `n`-th option-like dash of `value`.
+fn written_dash(value: &SigmaString, n: usize) -> char {
+    let mut seen = 0;
+    for piece in value.pieces() {
+        let Piece::Text(text) = piece else { continue };
+        let chars: Vec<char> = text.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            let before_is_word = i > 0 && is_word(chars[i - 1]);
+            let after_is_word = chars.get(i + 1).is_some_and(|&n| is_word(n));
+            if (c == '-' || c == '/') && !before_is_word && after_is_word {
+                if seen == n {
+                    return c;
+                }
+                seen += 1;
+            }
+        }
+    }
+    '-'
 }
 
 /// A "word" character as Python's `re` defines `\w` for text: letters, digits, underscore.
@@ -184,5 +239,18 @@ mod tests {
         assert_eq!(out.len(), 25);
         assert_eq!(out[1].display_text(), " -a /b");
         assert_eq!(out[5].display_text(), " /a -b");
+    }
+
+    #[test]
+    fn windash_varies_at_most_the_first_four_dashes() {
+        let v = SigmaString::parse(" -a -b -c -d /e");
+        assert_eq!(windash_dashes(&v), 5);
+        let out = windash(&v, WindashStyle::AllDashes);
+        assert_eq!(out.len(), 625);
+        assert!(out.iter().all(|s| s.display_text().ends_with(" /e")));
+        assert_eq!(
+            out[624].display_text(),
+            " \u{2015}a \u{2015}b \u{2015}c \u{2015}d /e"
+        );
     }
 }

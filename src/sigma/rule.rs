@@ -5,8 +5,10 @@ use std::fmt;
 
 use serde_yaml::{Mapping, Value as Yaml};
 
-use super::condition::{Aggregation, Condition, parse_condition};
-use super::detection::{Detection, SearchIdentifier, key_string, parse_identifiers};
+use super::condition::{
+    Aggregation, Condition, ConditionExpr, Quantifier, SelectorTarget, parse_condition,
+};
+use super::detection::{Detection, PatternBudget, SearchIdentifier, key_string, parse_identifiers};
 use super::diagnostic::{Code, NodePath, Problem};
 use super::value::Number;
 
@@ -613,14 +615,32 @@ pub fn parse_document(
     options: &DocumentOptions,
     problems: &mut Vec<Problem>,
 ) -> Option<SigmaKind> {
+    parse_document_within(doc, root, options, problems, &mut PatternBudget::default())
+}
+
+/// [`parse_document`] drawing the values its modifiers expand to from `budget`, which the
+/// documents of one file share.
+pub fn parse_document_within(
+    doc: &Mapping,
+    root: &NodePath,
+    options: &DocumentOptions,
+    problems: &mut Vec<Problem>,
+    budget: &mut PatternBudget,
+) -> Option<SigmaKind> {
     let errors_before = count_errors(problems);
     let meta = parse_metadata(doc, root, options, problems);
     let kind = if let Some(correlation) = doc.get("correlation") {
         let correlation = parse_correlation(correlation, doc, &root.key("correlation"), problems);
         correlation.map(|correlation| SigmaKind::Correlation(CorrelationRule { meta, correlation }))
-    } else if doc.contains_key("filter") && !doc.contains_key("detection") {
+    } else if is_filter_document(doc) {
         let logsource = required_logsource(doc, root, problems);
-        let filter = parse_filter(&doc["filter"], &root.key("filter"), options, problems);
+        let filter = parse_filter(
+            &doc["filter"],
+            &root.key("filter"),
+            options,
+            problems,
+            budget,
+        );
         match (logsource, filter) {
             (Some(logsource), Some(filter)) => Some(SigmaKind::Filter(FilterRule {
                 meta,
@@ -632,7 +652,7 @@ pub fn parse_document(
     } else {
         let logsource = required_logsource(doc, root, problems);
         let detection = match doc.get("detection") {
-            Some(d) => parse_detection(d, &root.key("detection"), options, problems),
+            Some(d) => parse_detection(d, &root.key("detection"), options, problems, budget),
             None => {
                 problems.push(Problem::at(
                     Code::MissingField,
@@ -655,6 +675,16 @@ pub fn parse_document(
         return None;
     }
     kind
+}
+
+/// Whether a document is a filter rule: a `filter` section and no `detection`.
+fn is_filter_document(doc: &Mapping) -> bool {
+    !doc.contains_key("correlation") && doc.contains_key("filter") && !doc.contains_key("detection")
+}
+
+/// The root of the document that `path` points into.
+fn path_of_document(path: &NodePath) -> NodePath {
+    NodePath::root(path.document)
 }
 
 fn count_errors(problems: &[Problem]) -> usize {
@@ -884,16 +914,21 @@ fn parse_metadata(
         }
     }
     if options.recommend_fields {
+        // The filter specification gives filters no `status` or `level`: they only tune rules.
+        let is_filter = is_filter_document(doc);
         let missing: Vec<&str> = [
             ("id", meta.id.is_none()),
             (
                 "status",
-                meta.status.is_none() && doc.get("status").is_none(),
+                !is_filter && meta.status.is_none() && doc.get("status").is_none(),
             ),
             ("description", meta.description.is_none()),
             ("author", meta.author.is_none()),
             ("date", meta.date.is_none() && doc.get("date").is_none()),
-            ("level", meta.level.is_none() && doc.get("level").is_none()),
+            (
+                "level",
+                !is_filter && meta.level.is_none() && doc.get("level").is_none(),
+            ),
         ]
         .into_iter()
         .filter_map(|(k, m)| m.then_some(k))
@@ -1015,6 +1050,14 @@ fn check_tags(tags: &[String], path: &NodePath, problems: &mut Vec<Problem>) {
             ));
             continue;
         }
+        if let Some(v2) = v1_tag_replacement(namespace, rest) {
+            problems.push(Problem::at(
+                Code::Deprecated,
+                &at,
+                format!("tag `{tag}` is the Sigma 1.x form; Sigma 2 writes `{v2}`"),
+            ));
+            continue;
+        }
         if !TAG_NAMESPACES.contains(&namespace) {
             problems.push(Problem::at(
                 Code::NonStandardTag,
@@ -1024,6 +1067,25 @@ fn check_tags(tags: &[String], path: &NodePath, problems: &mut Vec<Problem>) {
                 ),
             ));
         }
+    }
+}
+
+/// The Sigma 2 spelling of a tag written in the 1.x form, if it is one: version 2.0 of the
+/// specification replaced underscores by dashes in the `attack`, `cve` and `detection`
+/// namespaces (`attack.defense_evasion`, `detection.threat_hunting`) and the dot of CVE
+/// numbers by a dash (`cve.2021.44228`).
+fn v1_tag_replacement(namespace: &str, rest: &str) -> Option<String> {
+    match namespace {
+        "attack" | "detection" if rest.contains('_') => {
+            Some(format!("{namespace}.{}", rest.replace('_', "-")))
+        }
+        "cve" => {
+            let (year, number) = rest.split_once('.')?;
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            (year.len() == 4 && digits(year) && digits(number))
+                .then(|| format!("cve.{year}-{number}"))
+        }
+        _ => None,
     }
 }
 
@@ -1060,6 +1122,26 @@ fn required_logsource(
                         ),
                     ));
                     continue;
+                }
+                if let Some(value) = text
+                    .as_deref()
+                    .filter(|_| ["category", "product", "service"].contains(&key.as_str()))
+                {
+                    let standard = !value.is_empty()
+                        && value.bytes().all(|b| {
+                            b.is_ascii_lowercase()
+                                || b.is_ascii_digit()
+                                || matches!(b, b'_' | b'.' | b'-')
+                        });
+                    if !standard {
+                        problems.push(Problem::at(
+                            Code::NonStandardLogsource,
+                            &path.key(&key),
+                            format!(
+                                "`logsource.{key}: {value}`: log source names are lower case, with `_` for spaces (`.` and `-` allowed)"
+                            ),
+                        ));
+                    }
                 }
                 match key.as_str() {
                     "category" => ls.category = text,
@@ -1174,7 +1256,7 @@ fn parse_conditions(
                         format!("{what} are Sigma 1.x syntax, replaced by correlation rules"),
                     ));
                 }
-                if condition.expr.to_string().contains("all of them") {
+                if uses_all_of_them(&condition.expr) {
                     problems.push(Problem::at(
                         Code::Discouraged,
                         &cpath,
@@ -1189,11 +1271,24 @@ fn parse_conditions(
     conditions
 }
 
+/// Whether `all of them` occurs in the expression.
+fn uses_all_of_them(expr: &ConditionExpr) -> bool {
+    match expr {
+        ConditionExpr::And(items) | ConditionExpr::Or(items) => items.iter().any(uses_all_of_them),
+        ConditionExpr::Not(inner) => uses_all_of_them(inner),
+        ConditionExpr::Identifier(_) => false,
+        ConditionExpr::Selector(selector) => {
+            selector.quantifier == Quantifier::All && selector.target == SelectorTarget::Them
+        }
+    }
+}
+
 fn parse_detection(
     value: &Yaml,
     path: &NodePath,
     options: &DocumentOptions,
     problems: &mut Vec<Problem>,
+    budget: &mut PatternBudget,
 ) -> Option<Detection> {
     let Yaml::Mapping(map) = value else {
         problems.push(Problem::at(
@@ -1203,7 +1298,7 @@ fn parse_detection(
         ));
         return None;
     };
-    let identifiers = parse_identifiers(map, path, problems);
+    let identifiers = parse_identifiers(map, path, problems, budget);
     if identifiers.is_empty()
         && !map.keys().any(|k| {
             k.as_str()
@@ -1251,16 +1346,40 @@ fn parse_rule_refs(
             ));
             Vec::new()
         }
-        Some(Yaml::Sequence(items)) => items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, item)| {
-                string_value(item).map(|reference| RuleRef {
-                    reference,
-                    path: path.key("rules").index(i),
+        Some(Yaml::Sequence(items)) => {
+            if items.is_empty() {
+                problems.push(Problem::at(
+                    if what == "filter" {
+                        Code::InvalidFilter
+                    } else {
+                        Code::InvalidCorrelation
+                    },
+                    &path.key("rules"),
+                    format!("the {what}'s `rules` list is empty"),
+                ));
+            }
+            items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| match string_value(item) {
+                    Some(reference) => Some(RuleRef {
+                        reference,
+                        path: path.key("rules").index(i),
+                    }),
+                    None => {
+                        problems.push(Problem::at(
+                            Code::InvalidType,
+                            &path.key("rules").index(i),
+                            format!(
+                                "entries of `rules` must be rule ids or names, not {}",
+                                yaml_kind(item)
+                            ),
+                        ));
+                        None
+                    }
                 })
-            })
-            .collect(),
+                .collect()
+        }
         Some(other) => match string_value(other) {
             Some(reference) => vec![RuleRef {
                 reference,
@@ -1320,8 +1439,38 @@ fn parse_correlation(
     let rules = parse_rule_refs(map.get("rules"), path, "correlation", problems);
     let group_by = match map.get("group-by") {
         None | Some(Yaml::Null) => Vec::new(),
-        Some(Yaml::Sequence(items)) => items.iter().filter_map(string_value).collect(),
-        Some(other) => string_value(other).into_iter().collect(),
+        Some(Yaml::Sequence(items)) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| {
+                let field = string_value(item);
+                if field.is_none() {
+                    problems.push(Problem::at(
+                        Code::InvalidType,
+                        &path.key("group-by").index(i),
+                        format!(
+                            "entries of `group-by` must be field names, not {}",
+                            yaml_kind(item)
+                        ),
+                    ));
+                }
+                field
+            })
+            .collect(),
+        Some(other) => match string_value(other) {
+            Some(field) => vec![field],
+            None => {
+                problems.push(Problem::at(
+                    Code::InvalidType,
+                    &path.key("group-by"),
+                    format!(
+                        "`group-by` must be a list of field names, not {}",
+                        yaml_kind(other)
+                    ),
+                ));
+                Vec::new()
+            }
+        },
     };
     let timespan = match map
         .get("timespan")
@@ -1360,6 +1509,7 @@ fn parse_correlation(
             }
         }
         Some(Yaml::Mapping(cmap)) => {
+            let mut reported = false;
             for (k, v) in cmap {
                 let Some(k) = key_string(k) else { continue };
                 if k == "field" {
@@ -1376,6 +1526,7 @@ fn parse_correlation(
                     continue;
                 }
                 let Some(op) = CorrelationOp::parse(&k) else {
+                    reported = true;
                     bad(
                         problems,
                         &path.key("condition").key_name(&k),
@@ -1387,14 +1538,17 @@ fn parse_correlation(
                 };
                 match v {
                     Yaml::Number(n) => condition.push((op, Number::from_yaml(n))),
-                    other => bad(
-                        problems,
-                        &path.key("condition").key(&k),
-                        format!("`{k}` needs a number, not {}", yaml_kind(other)),
-                    ),
+                    other => {
+                        reported = true;
+                        bad(
+                            problems,
+                            &path.key("condition").key(&k),
+                            format!("`{k}` needs a number, not {}", yaml_kind(other)),
+                        );
+                    }
                 }
             }
-            if condition.is_empty() && !kind.is_some_and(|k| k.is_temporal()) {
+            if condition.is_empty() && !reported && !kind.is_some_and(|k| k.is_temporal()) {
                 bad(
                     problems,
                     &path.key("condition"),
@@ -1440,11 +1594,28 @@ fn parse_correlation(
                     );
                     continue;
                 };
-                let fields = fields
-                    .iter()
-                    .filter_map(|(r, f)| Some((key_string(r)?, string_value(f)?)))
-                    .collect();
-                aliases.push(FieldAlias { alias, fields });
+                let alias_path = path.key("aliases").key(&alias);
+                let mut pairs = Vec::with_capacity(fields.len());
+                for (rule, field) in fields {
+                    let Some(rule) = key_string(rule) else {
+                        continue;
+                    };
+                    match string_value(field) {
+                        Some(field) => pairs.push((rule, field)),
+                        None => problems.push(Problem::at(
+                            Code::InvalidType,
+                            &alias_path.key(&rule),
+                            format!(
+                                "alias `{alias}` must map `{rule}` to a field name, not {}",
+                                yaml_kind(field)
+                            ),
+                        )),
+                    }
+                }
+                aliases.push(FieldAlias {
+                    alias,
+                    fields: pairs,
+                });
             }
         }
         Some(other) => bad(
@@ -1453,10 +1624,23 @@ fn parse_correlation(
             format!("`aliases` must be a map, not {}", yaml_kind(other)),
         ),
     }
-    let generate = map
-        .get("generate")
-        .or_else(|| doc.get("generate"))
-        .is_some_and(|g| matches!(g, Yaml::Bool(true)));
+    let generate = match (map.get("generate"), doc.get("generate")) {
+        (Some(g), _) => (g, path.key("generate")),
+        (None, Some(g)) => (g, path_of_document(path).key("generate")),
+        (None, None) => (&Yaml::Null, path.clone()),
+    };
+    let generate = match generate {
+        (Yaml::Null, _) => false,
+        (Yaml::Bool(b), _) => *b,
+        (other, at) => {
+            problems.push(Problem::at(
+                Code::InvalidType,
+                &at,
+                format!("`generate` must be true or false, not {}", yaml_kind(other)),
+            ));
+            false
+        }
+    };
     Some(Correlation {
         kind: kind?,
         rules,
@@ -1474,6 +1658,7 @@ fn parse_filter(
     path: &NodePath,
     options: &DocumentOptions,
     problems: &mut Vec<Problem>,
+    budget: &mut PatternBudget,
 ) -> Option<Filter> {
     let Yaml::Mapping(map) = value else {
         problems.push(Problem::at(
@@ -1486,16 +1671,22 @@ fn parse_filter(
     let rules = parse_rule_refs(map.get("rules"), path, "filter", problems);
     let mut rest = map.clone();
     rest.remove("rules");
-    let identifiers = parse_identifiers(&rest, path, problems);
-    if identifiers.is_empty() {
+    let identifiers = parse_identifiers(&rest, path, problems, budget);
+    let defines_none = !rest
+        .keys()
+        .any(|k| k.as_str().is_some_and(|k| k != "condition"));
+    if defines_none {
         problems.push(Problem::at(
             Code::InvalidFilter,
             path,
             "the filter defines no selection",
         ));
+    }
+    // The condition is checked even without selections, so every mistake is reported at once.
+    let mut conditions = parse_conditions(map, path, options, problems);
+    if identifiers.is_empty() {
         return None;
     }
-    let mut conditions = parse_conditions(map, path, options, problems);
     if conditions.len() > 1 {
         problems.push(Problem::at(
             Code::InvalidFilter,

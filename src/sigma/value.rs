@@ -41,37 +41,49 @@ impl SigmaString {
 
     fn parse_inner(raw: &str, placeholders: bool) -> Self {
         let mut s = SigmaString::default();
-        let mut chars = raw.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => match chars.peek() {
-                    Some(&next @ ('*' | '?' | '\\')) => {
-                        chars.next();
-                        s.push_char(next);
+        let special = |c: char| matches!(c, '\\' | '*' | '?') || (placeholders && c == '%');
+        let mut rest = raw;
+        // Literal runs are copied whole; only the (ASCII) special characters are looked at.
+        while let Some(at) = rest.find(special) {
+            s.push_str(&rest[..at]);
+            let tail = &rest[at + 1..];
+            rest = match rest.as_bytes()[at] {
+                b'\\' => match tail.as_bytes().first() {
+                    Some(&next @ (b'*' | b'?' | b'\\')) => {
+                        s.push_char(char::from(next));
+                        &tail[1..]
                     }
-                    Some('%') if placeholders => {
-                        chars.next();
+                    Some(b'%') if placeholders => {
                         s.push_char('%');
+                        &tail[1..]
                     }
-                    _ => s.push_char('\\'),
+                    _ => {
+                        s.push_char('\\');
+                        tail
+                    }
                 },
-                '*' => s.pieces.push(Piece::AnyString),
-                '?' => s.pieces.push(Piece::AnyChar),
-                '%' if placeholders => {
-                    let rest: String = chars.clone().collect();
-                    match rest.find('%') {
-                        Some(end) if end > 0 && !rest[..end].contains(char::is_whitespace) => {
-                            s.pieces.push(Piece::Placeholder(rest[..end].to_string()));
-                            for _ in 0..rest[..=end].chars().count() {
-                                chars.next();
-                            }
-                        }
-                        _ => s.push_char('%'),
-                    }
+                b'*' => {
+                    s.pieces.push(Piece::AnyString);
+                    tail
                 }
-                c => s.push_char(c),
-            }
+                b'?' => {
+                    s.pieces.push(Piece::AnyChar);
+                    tail
+                }
+                // `%` with placeholders on: `%name%` (no whitespace inside) is a placeholder.
+                _ => match tail.find('%') {
+                    Some(end) if end > 0 && !tail[..end].contains(char::is_whitespace) => {
+                        s.pieces.push(Piece::Placeholder(tail[..end].to_string()));
+                        &tail[end + 1..]
+                    }
+                    _ => {
+                        s.push_char('%');
+                        tail
+                    }
+                },
+            };
         }
+        s.push_str(rest);
         s
     }
 

@@ -34,11 +34,12 @@ impl Default for Limits {
 /// Syntax errors, duplicate keys, alias-expansion bombs and excessive nesting become a
 /// [`Problem`] with the position of the offending node.
 pub fn load_documents(text: &str, limits: &Limits) -> Result<Vec<Value>, Problem> {
-    if let Some(position) = nesting_exceeds(text, limits.max_depth) {
+    let flow_limit = limits.max_depth.saturating_mul(4);
+    if let Some(position) = nesting_exceeds(text, flow_limit) {
         return Err(Problem::at_position(
             Code::NestingTooDeep,
             position,
-            format!("YAML nesting deeper than {} levels", limits.max_depth),
+            format!("YAML flow collections (`[`, `{{`) nest deeper than {flow_limit} levels"),
         ));
     }
     let mut documents = Vec::new();
@@ -84,7 +85,7 @@ fn yaml_error_problem(text: &str, error: &serde_yaml::Error) -> Problem {
         return Problem::at_position(
             Code::NestingTooDeep,
             position,
-            "YAML nesting too deep".to_string(),
+            "YAML nesting deeper than the parser's limit of 128 levels".to_string(),
         );
     }
     if message.contains("repetition limit exceeded") {
@@ -94,37 +95,101 @@ fn yaml_error_problem(text: &str, error: &serde_yaml::Error) -> Problem {
             "YAML aliases expand to too many nodes (alias bomb?)".to_string(),
         );
     }
-    Problem::at_position(Code::YamlSyntax, position, strip_location(&message))
+    syntax_problem(text, &message, position)
 }
 
-/// serde_yaml appends " at line X column Y" to its messages; the position is reported separately.
-fn strip_location(message: &str) -> String {
-    match message.find(" at line ") {
-        Some(i) if message[i..].contains("column") => {
-            let (head, tail) = message.split_at(i);
-            // Keep any context after the position ("…, while parsing a flow sequence at …").
-            match tail.find(", ") {
-                Some(j) => format!("{head}{}", strip_location(&tail[j..])),
-                None => head.to_string(),
-            }
+/// A syntax error, placed where a reader must look. libyaml reports where it noticed the
+/// problem (`… at line 15 column 1`) and, for constructs left open, where the construct began
+/// (`…, while scanning a quoted scalar at line 12 column 31`); an unterminated string or flow
+/// collection is only noticed far below its start, often at the end of the file, so the start
+/// is the position reported, with the other one kept in the message.
+fn syntax_problem(text: &str, message: &str, position: Position) -> Problem {
+    let (problem, context) = match message.split_once(", while ") {
+        Some((problem, context)) => (problem, Some(context)),
+        None => (message, None),
+    };
+    let (problem_text, _) = split_mark(problem);
+    if let Some((context_text, Some(start))) = context.map(split_mark) {
+        let what = match context_text {
+            "scanning a quoted scalar" => Some("this quoted string is never closed"),
+            "parsing a flow sequence" => Some("this flow list `[` is never closed"),
+            "parsing a flow mapping" => Some("this flow map `{` is never closed"),
+            _ => None,
+        };
+        if let Some(what) = what {
+            return Problem::at_position(
+                Code::YamlSyntax,
+                start,
+                format!(
+                    "{what}: {problem_text} at line {} column {}",
+                    position.line, position.column
+                ),
+            );
         }
-        _ => message.to_string(),
+    }
+    let tab = text
+        .lines()
+        .nth(position.line.saturating_sub(1))
+        .and_then(|line| line.chars().nth(position.column.saturating_sub(1)))
+        == Some('\t');
+    if tab {
+        return Problem::at_position(
+            Code::YamlSyntax,
+            position,
+            "a tab character cannot indent YAML or start a value; use spaces",
+        );
+    }
+    Problem::at_position(Code::YamlSyntax, position, strip_location(message))
+}
+
+/// serde_yaml appends " at line X column Y" to its messages (and to their context); the
+/// position is reported separately.
+fn strip_location(message: &str) -> String {
+    message
+        .split(", while ")
+        .map(|part| split_mark(part).0)
+        .collect::<Vec<_>>()
+        .join(", while ")
+}
+
+/// Splits `text at line X column Y` into the text and the position, if it has one.
+fn split_mark(text: &str) -> (&str, Option<Position>) {
+    let Some(i) = text.rfind(" at line ") else {
+        return (text, None);
+    };
+    let mark = &text[i + " at line ".len()..];
+    let position = mark.split_once(" column ").and_then(|(line, column)| {
+        Some(Position {
+            line: line.trim().parse().ok()?,
+            column: column.trim().parse().ok()?,
+        })
+    });
+    match position {
+        Some(p) => (&text[..i], Some(p)),
+        None => (text, None),
     }
 }
 
 /// A cheap pre-scan for pathologically deep flow nesting (`[[[[…`), which could otherwise exhaust
 /// the stack of a recursive parser. Block nesting is bounded by serde_yaml's own recursion limit.
 fn nesting_exceeds(text: &str, max_depth: usize) -> Option<Position> {
+    // Nesting needs brackets: most rules have a handful, so count them first (a fast,
+    // vectorised pass) and scan only files that could exceed the limit.
+    let openers = text.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
+    if openers <= max_depth {
+        return None;
+    }
+    // Every byte that matters is ASCII, so the scan works on bytes; the column is counted in
+    // characters only for the position reported.
     let mut depth = 0usize;
     let mut line = 1;
-    let mut column = 0;
-    let mut quote: Option<char> = None;
+    let mut line_start = 0;
+    let mut quote: Option<u8> = None;
     let mut comment = false;
-    for c in text.chars() {
-        column += 1;
-        if c == '\n' {
+    for (i, b) in text.bytes().enumerate() {
+        if b == b'\n' {
             line += 1;
-            column = 0;
+            line_start = i + 1;
             comment = false;
             continue;
         }
@@ -132,18 +197,19 @@ fn nesting_exceeds(text: &str, max_depth: usize) -> Option<Position> {
             continue;
         }
         match quote {
-            Some(q) if c == q => quote = None,
+            Some(q) if b == q => quote = None,
             Some(_) => {}
-            None => match c {
-                '[' | '{' => {
+            None => match b {
+                b'[' | b'{' => {
                     depth += 1;
-                    if depth > max_depth * 4 {
+                    if depth > max_depth {
+                        let column = text.get(line_start..i).map_or(0, |l| l.chars().count()) + 1;
                         return Some(Position { line, column });
                     }
                 }
-                ']' | '}' => depth = depth.saturating_sub(1),
-                '\'' | '"' if depth > 0 => quote = Some(c),
-                '#' => comment = true,
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                b'\'' | b'"' if depth > 0 => quote = Some(b),
+                b'#' => comment = true,
                 _ => {}
             },
         }
@@ -168,6 +234,8 @@ enum Node {
         position: Position,
         style: ScalarStyle,
         multiline: bool,
+        /// An implicit null (`key:` with nothing after it): it has no text to point at.
+        empty: bool,
     },
     Sequence {
         position: Position,
@@ -239,7 +307,7 @@ impl Locator {
                         Some((_, key_position, value)) => {
                             node = value;
                             position = match value {
-                                Node::Scalar { .. } => value.position(),
+                                Node::Scalar { empty: false, .. } => value.position(),
                                 _ => *key_position,
                             };
                         }
@@ -313,11 +381,13 @@ impl Builder<'_> {
                 position,
                 style,
                 multiline: span.end.line() != span.start.line(),
+                empty: span.end.index() == span.start.index(),
             }),
             Event::Alias(_) => Some(Node::Scalar {
                 position,
                 style: ScalarStyle::Plain,
                 multiline: false,
+                empty: false,
             }),
             Event::SequenceStart(..) => {
                 self.depth += 1;
@@ -439,9 +509,32 @@ mod tests {
 
     #[test]
     fn syntax_errors_have_positions() {
+        // An unclosed construct is reported where it starts, not where libyaml gave up.
         let problem = load_documents("a: [1\n", &Limits::default()).unwrap_err();
         assert_eq!(problem.code, Code::YamlSyntax);
+        assert_eq!(
+            problem.at,
+            super::super::diagnostic::Where::Position(Position { line: 1, column: 4 })
+        );
+        assert!(
+            problem.message.contains("never closed"),
+            "{}",
+            problem.message
+        );
+        let problem = load_documents("a: 'x\nb: c\n", &Limits::default()).unwrap_err();
+        assert_eq!(
+            problem.at,
+            super::super::diagnostic::Where::Position(Position { line: 1, column: 4 })
+        );
+        // Other errors keep libyaml's position, without the location text in the message.
+        let problem = load_documents("a: b: c\n", &Limits::default()).unwrap_err();
+        assert_eq!(
+            problem.at,
+            super::super::diagnostic::Where::Position(Position { line: 1, column: 5 })
+        );
         assert!(!problem.message.contains("at line"), "{}", problem.message);
+        let problem = load_documents("a:\n\tb: c\n", &Limits::default()).unwrap_err();
+        assert!(problem.message.contains("tab"), "{}", problem.message);
     }
 
     #[test]
