@@ -101,15 +101,19 @@ pub fn build(
     enricher: &dyn Enricher,
     output: Output,
 ) -> Result<BuildReport, SiteError> {
+    let start = std::time::Instant::now();
     let loaded = crate::load::load(&options.inputs, &options.parse)?;
-    build_from(
+    let parsed = start.elapsed();
+    let mut report = build_from(
         &loaded.rules,
         loaded.skipped,
         options,
         templates,
         enricher,
         output,
-    )
+    )?;
+    report.timings.insert(0, ("load and parse", parsed));
+    Ok(report)
 }
 
 /// Builds the site of an already loaded rule set.
