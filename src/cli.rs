@@ -55,6 +55,20 @@ pub enum Command {
     /// Work with MITRE ATT&CK data.
     #[command(subcommand)]
     Attack(AttackCommand),
+    /// Build the wiki: rule pages (Markdown and HTML), indexes, coverage, exports.
+    Build(BuildArgs),
+    /// Print one rule's page to stdout.
+    Preview(PreviewArgs),
+    /// Serve the site on 127.0.0.1, rebuilding and reloading on change.
+    Serve(ServeArgs),
+    /// Write a starter `sigwiki.toml` and the default templates for editing.
+    Init(InitArgs),
+    /// Work with the page templates.
+    Templates(TemplatesArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
 }
 
 /// Output formats of `convert`.
@@ -192,4 +206,127 @@ pub struct CheckArgs {
     /// dataset written by `sigwiki attack import`.
     #[arg(long, value_name = "FILE")]
     pub attack: Option<PathBuf>,
+}
+
+/// Options shared by the commands that render pages.
+#[derive(Debug, Args)]
+pub struct SiteArgs {
+    /// Settings file (default: `sigwiki.toml` in the current directory, if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Query targets on rule pages, comma-separated, or `all`.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub targets: Option<Vec<String>>,
+    /// A folder of templates replacing the defaults by file name.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// The site's title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Largest rule file accepted, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub max_file_size: u64,
+    /// An ATT&CK dataset written by `sigwiki attack import` (default: the embedded one).
+    #[arg(long, value_name = "FILE")]
+    pub attack: Option<PathBuf>,
+    /// A folder of Data Needed YAML overrides.
+    #[arg(long, value_name = "DIR")]
+    pub data_needed: Option<PathBuf>,
+    /// A local atomic-red-team checkout, for the names of the triggering tests.
+    #[arg(long, value_name = "DIR")]
+    pub atomics: Option<PathBuf>,
+}
+
+/// `sigwiki build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Rule files and folders (default: `rules/`).
+    pub paths: Vec<PathBuf>,
+    /// Output folder (default: `site/`); replaced as a whole when the build succeeds.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// The path the site is served under, e.g. `/<repo>/` for GitHub Pages (used by 404.html).
+    #[arg(long, value_name = "PATH")]
+    pub base_url: Option<String>,
+    /// The published site's absolute URL: enables sitemap.xml and the Navigator link.
+    #[arg(long, value_name = "URL")]
+    pub site_url: Option<String>,
+    /// Rendering options.
+    #[command(flatten)]
+    pub site: SiteArgs,
+}
+
+/// Formats of `preview`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PreviewFormat {
+    /// The Markdown page.
+    Md,
+    /// A standalone HTML page.
+    Html,
+}
+
+/// `sigwiki preview`.
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// The rule file.
+    pub rule: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PreviewFormat::Md)]
+    pub format: PreviewFormat,
+    /// Rendering options.
+    #[command(flatten)]
+    pub site: SiteArgs,
+}
+
+/// `sigwiki serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Rule files and folders (default: `rules/`).
+    pub paths: Vec<PathBuf>,
+    /// Port on 127.0.0.1.
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// Rendering options.
+    #[command(flatten)]
+    pub site: SiteArgs,
+}
+
+/// `sigwiki init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to set up (default: the current directory).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `sigwiki templates`.
+#[derive(Debug, Args)]
+pub struct TemplatesArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: TemplatesCommand,
+}
+
+/// `sigwiki templates …`.
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// Write the default templates and assets to DIR.
+    Dump {
+        /// The folder to write to.
+        dir: PathBuf,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `sigwiki completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }

@@ -12,8 +12,10 @@
 //! The binary (`src/main.rs`) is a thin shell over this library.
 
 pub mod attack;
+pub mod config;
 pub mod convert;
 pub mod enrich;
 pub mod load;
 pub mod sigma;
+pub mod site;
 pub mod walk;

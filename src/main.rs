@@ -3,6 +3,11 @@
 
 mod cli;
 
+/// mimalloc instead of the system allocator: page rendering allocates many small strings on
+/// every thread, where glibc malloc's arena locking cost about a fifth of a whole-site build.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,12 +17,15 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use cli::{
-    AttackCommand, AttackImportArgs, CheckArgs, Cli, ColorChoice, Command, ConvertArgs,
+    AttackCommand, AttackImportArgs, BuildArgs, CheckArgs, Cli, ColorChoice, Command, ConvertArgs,
     ConvertFormat, DataCommand, DiagnosticFormat, ImportAtomicsArgs, ImportDataNeededArgs,
-    NeededArgs,
+    InitArgs, NeededArgs, PreviewArgs, ServeArgs, SiteArgs, TemplatesCommand,
 };
 use sigwiki::attack::{self, Catalog, ImportOptions};
+use sigwiki::config::Config;
+use sigwiki::convert::Backend;
 use sigwiki::sigma::{Diagnostic, Limits, ParseOptions, Severity};
+use sigwiki::site::{self, BuildOptions, Output, Templates};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -29,6 +37,19 @@ fn main() -> ExitCode {
         Command::Data(DataCommand::ImportAtomics(args)) => import_atomics(args),
         Command::Data(DataCommand::Needed(args)) => data_needed(args),
         Command::Attack(AttackCommand::Import(args)) => attack_import(args, cli.global.quiet),
+        Command::Build(args) => build(args, &cli.global, color),
+        Command::Preview(args) => preview(args),
+        Command::Serve(args) => serve(args),
+        Command::Init(args) => init(args),
+        Command::Templates(args) => match &args.command {
+            TemplatesCommand::Dump { dir, force } => dump_templates(dir, *force),
+        },
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut command, "sigwiki", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => man(),
     };
     match outcome {
         Ok(code) => code,
@@ -375,4 +396,283 @@ fn write_output(path: Option<&std::path::Path>, text: &str) -> Result<()> {
     std::fs::rename(&temporary, path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// The targets ATC's pages showed, used when neither `--targets` nor the settings name any.
+const DEFAULT_TARGETS: [&str; 3] = ["es-qs", "xpack-watcher", "graylog"];
+
+fn resolve_targets(requested: Option<&[String]>) -> Result<Vec<&'static dyn Backend>> {
+    let mut available: Vec<&'static dyn Backend> = sigwiki::convert::backends().to_vec();
+    let Some(requested) = requested else {
+        // The defaults that this binary has, in the default order.
+        let mut out = Vec::new();
+        for name in DEFAULT_TARGETS {
+            if let Some(i) = available.iter().position(|b| b.name() == name) {
+                out.push(available.remove(i));
+            }
+        }
+        return Ok(out);
+    };
+    if requested.iter().any(|t| t.trim() == "all") {
+        return Ok(available);
+    }
+    let names: Vec<String> = available.iter().map(|b| b.name().to_string()).collect();
+    let mut out = Vec::new();
+    for name in requested {
+        let name = name.trim();
+        if name.is_empty() {
+            continue;
+        }
+        match available.iter().position(|b| b.name() == name) {
+            Some(i) => out.push(available.remove(i)),
+            None if out.iter().any(|b: &&dyn Backend| b.name() == name) => {}
+            None => anyhow::bail!(
+                "unknown query target `{name}`; available: {}",
+                if names.is_empty() {
+                    "none in this build".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ),
+        }
+    }
+    Ok(out)
+}
+
+/// The catalogs rules are enriched with: ATT&CK (embedded or `--attack`), Data Needed
+/// (embedded, with `--data-needed` overrides) and Atomic Red Team (embedded or `--atomics`).
+struct LoadedCatalogs {
+    attack: std::borrow::Cow<'static, Catalog>,
+    enrichment: sigwiki::enrich::Enrichment,
+}
+
+impl LoadedCatalogs {
+    fn load(site_args: &SiteArgs, config: &Config) -> Result<LoadedCatalogs> {
+        let attack = match site_args.attack.as_ref().or(config.attack.as_ref()) {
+            Some(path) => {
+                std::borrow::Cow::Owned(Catalog::load(path).context("cannot load the ATT&CK data")?)
+            }
+            None => std::borrow::Cow::Borrowed(Catalog::embedded()),
+        };
+        let options = sigwiki::enrich::EnrichOptions {
+            data_needed: site_args
+                .data_needed
+                .clone()
+                .or_else(|| config.data_needed.clone()),
+            atomics: site_args.atomics.clone().or_else(|| config.atomics.clone()),
+        };
+        let enrichment = options.load()?;
+        Ok(LoadedCatalogs { attack, enrichment })
+    }
+
+    fn enricher(&self) -> site::catalogs::Catalogs<'_> {
+        site::catalogs::Catalogs::new(
+            &self.attack,
+            &self.enrichment.data_needed,
+            &self.enrichment.triggers,
+        )
+    }
+}
+
+struct Setup {
+    config: Config,
+    templates_dir: Option<PathBuf>,
+    options: BuildOptions,
+    catalogs: LoadedCatalogs,
+}
+
+fn setup(site_args: &SiteArgs, paths: &[PathBuf]) -> Result<Setup> {
+    let config = match &site_args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::discover()?,
+    };
+    let inputs = if !paths.is_empty() {
+        paths.to_vec()
+    } else if !config.inputs.is_empty() {
+        config.inputs.clone()
+    } else {
+        vec![PathBuf::from("rules")]
+    };
+    let requested = site_args.targets.clone().or_else(|| config.targets.clone());
+    let targets = resolve_targets(requested.as_deref())?;
+    let mut options = BuildOptions::new(inputs);
+    options.title = site_args
+        .title
+        .clone()
+        .or_else(|| config.title.clone())
+        .unwrap_or_else(|| "Detection rules".to_string());
+    options.base_url = site::normalize_base_url(config.base_url.as_deref().unwrap_or("/"));
+    options.site_url = config
+        .site_url
+        .as_deref()
+        .and_then(site::normalize_site_url);
+    options.targets = targets;
+    options.parse = ParseOptions {
+        limits: Limits {
+            max_file_size: site_args.max_file_size,
+            ..Limits::default()
+        },
+    };
+    let templates_dir = site_args
+        .templates
+        .clone()
+        .or_else(|| config.templates.clone());
+    let catalogs = LoadedCatalogs::load(site_args, &config)?;
+    Ok(Setup {
+        config,
+        templates_dir,
+        options,
+        catalogs,
+    })
+}
+
+fn build(args: &BuildArgs, global: &cli::GlobalOptions, color: bool) -> Result<ExitCode> {
+    let Setup {
+        config,
+        templates_dir,
+        mut options,
+        catalogs,
+    } = setup(&args.site, &args.paths)?;
+    if let Some(base) = &args.base_url {
+        options.base_url = site::normalize_base_url(base);
+    }
+    if let Some(url) = &args.site_url {
+        options.site_url = site::normalize_site_url(url);
+    }
+    options.progress = std::io::stderr().is_terminal() && global.quiet == 0;
+    let destination = args
+        .output
+        .clone()
+        .or(config.output)
+        .unwrap_or_else(|| PathBuf::from("site"));
+    let templates = Templates::load(templates_dir.as_deref())?;
+    let enricher = catalogs.enricher();
+    let output = Output::disk(&destination)?;
+    let report = site::build(&options, &templates, &enricher, output)?;
+    let stderr = std::io::stderr();
+    let mut err = stderr.lock();
+    for d in &report.diagnostics {
+        let show = if d.is_error() {
+            global.quiet < 2
+        } else {
+            global.verbose > 0
+        };
+        if show {
+            writeln!(err, "{}", format_diagnostic(d, color))?;
+        }
+    }
+    if global.verbose > 0 {
+        for (phase, duration) in &report.timings {
+            writeln!(err, "  {phase}: {:.0} ms", duration.as_secs_f64() * 1000.0)?;
+        }
+    }
+    if global.quiet == 0 {
+        let warnings = report.diagnostics.iter().filter(|d| !d.is_error()).count();
+        writeln!(
+            err,
+            "built {}: {} rule page{}, {} file{} written; {} rule file{} with errors{}{}",
+            destination.display(),
+            report.rule_pages,
+            plural(report.rule_pages),
+            report.files_written,
+            plural(report.files_written),
+            report.failed,
+            plural(report.failed),
+            if report.failed > 0 {
+                format!(" (listed in {})", destination.join("errors.html").display())
+            } else {
+                String::new()
+            },
+            if warnings > 0 && global.verbose == 0 {
+                format!("; {warnings} warning{} (-v to show)", plural(warnings))
+            } else {
+                String::new()
+            }
+        )?;
+    }
+    Ok(if report.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn preview(args: &PreviewArgs) -> Result<ExitCode> {
+    let Setup {
+        templates_dir,
+        options,
+        catalogs,
+        ..
+    } = setup(&args.site, std::slice::from_ref(&args.rule))?;
+    let templates = Templates::load(templates_dir.as_deref())?;
+    let enricher = catalogs.enricher();
+    let format = match args.format {
+        cli::PreviewFormat::Md => site::PreviewFormat::Markdown,
+        cli::PreviewFormat::Html => site::PreviewFormat::Html,
+    };
+    match site::preview(&args.rule, format, &options, &templates, &enricher) {
+        Ok(page) => {
+            std::io::stdout().lock().write_all(page.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(site::SiteError::InvalidRule { diagnostics, .. }) if !diagnostics.is_empty() => {
+            let color = use_color(ColorChoice::Auto, std::io::stderr().is_terminal());
+            for d in diagnostics.iter().filter(|d| d.is_error()) {
+                eprintln!("{}", format_diagnostic(d, color));
+            }
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn serve(args: &ServeArgs) -> Result<ExitCode> {
+    let Setup {
+        templates_dir,
+        mut options,
+        catalogs,
+        ..
+    } = setup(&args.site, &args.paths)?;
+    options.live_reload = true;
+    options.base_url = "/".to_string();
+    let enricher = catalogs.enricher();
+    site::serve::serve(&options, templates_dir.as_deref(), &enricher, args.port)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init(args: &InitArgs) -> Result<ExitCode> {
+    let config_path = args.dir.join(sigwiki::config::DEFAULT_FILE);
+    if config_path.exists() && !args.force {
+        anyhow::bail!("{} exists; use --force to overwrite", config_path.display());
+    }
+    let templates_dir = args.dir.join("templates");
+    let written = site::templates::dump(&templates_dir, args.force)?;
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("cannot create {}", args.dir.display()))?;
+    // The starter file points at the templates just written.
+    let starter = sigwiki::config::STARTER
+        .replace("# templates = \"templates\"", "templates = \"templates\"");
+    std::fs::write(&config_path, starter)
+        .with_context(|| format!("cannot write {}", config_path.display()))?;
+    eprintln!(
+        "wrote {} and {} templates under {}",
+        config_path.display(),
+        written.len(),
+        templates_dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn dump_templates(dir: &std::path::Path, force: bool) -> Result<ExitCode> {
+    let written = site::templates::dump(dir, force)?;
+    for path in written {
+        println!("{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn man() -> Result<ExitCode> {
+    let command = <Cli as clap::CommandFactory>::command();
+    clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+    Ok(ExitCode::SUCCESS)
 }

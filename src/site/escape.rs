@@ -1,0 +1,384 @@
+//! Escaping of untrusted rule text for every context it is written into: Markdown inline text
+//! (safe inside table cells), Markdown code spans and fenced blocks, link destinations, CSV
+//! cells (with spreadsheet formula neutralisation) and XML.
+//!
+//! HTML escaping is Tera's own autoescaping; JSON is serde_json's. Everything here is total: any
+//! input string produces output that cannot break out of its context.
+
+use std::fmt::Write as _;
+
+/// Escapes text for Markdown inline content, safe inside a GFM table cell: every character
+/// that could start a Markdown construct is backslash-escaped, `<`, `>` and `&` become entities
+/// (so no raw HTML can be formed), and line breaks become `<br>` (the only way to break a line
+/// inside a table cell).
+pub fn markdown_text(text: &str) -> String {
+    let plain = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b' ' | b','
+                    | b'.'
+                    | b':'
+                    | b'-'
+                    | b'/'
+                    | b'('
+                    | b')'
+                    | b'\''
+                    | b'"'
+                    | b'='
+                    | b'?'
+                    | b'+'
+                    | b'@'
+                    | b';'
+                    | b'%'
+            )
+    };
+    let trimmed = text.trim();
+    if trimmed.bytes().all(plain) {
+        // Nothing to escape inside: the common case of titles, names and dates.
+        return guard_line_start(trimmed.to_string());
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\\' | '`' | '*' | '[' | ']' | '|' | '~' | '#' | '!' | '{' | '}' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '_' => {
+                // An underscore between two alphanumerics can neither open nor close emphasis,
+                // so `proc_creation` stays readable in the Markdown source.
+                let before = i.checked_sub(1).and_then(|j| chars.get(j));
+                let after = chars.get(i + 1);
+                let inner = before.is_some_and(|b| b.is_alphanumeric())
+                    && after.is_some_and(|a| a.is_alphanumeric());
+                if !inner {
+                    out.push('\\');
+                }
+                out.push('_');
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\r' => {
+                if chars.get(i + 1) != Some(&'\n') {
+                    out.push_str("<br>");
+                }
+            }
+            '\n' => out.push_str("<br>"),
+            '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    // A trailing space run before `<br>` or at the end would be a hard break or be trimmed;
+    // leading/trailing blanks mean nothing in a cell.
+    guard_line_start(out.trim().to_string())
+}
+
+/// Escapes what would start a block at the beginning of a line: a list marker (`-`, `+`,
+/// `1.`, `1)`) or a setext underline (`=`).
+fn guard_line_start(text: String) -> String {
+    let bytes = text.as_bytes();
+    match bytes.first() {
+        Some(b'-' | b'+' | b'=') => format!("\\{text}"),
+        Some(b) if b.is_ascii_digit() => {
+            let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+            match bytes.get(digits) {
+                Some(b'.' | b')') => format!("{}\\{}", &text[..digits], &text[digits..]),
+                _ => text,
+            }
+        }
+        _ => text,
+    }
+}
+
+/// A Markdown code span holding `text` literally, safe inside a table cell.
+pub fn markdown_code(text: &str) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| {
+            if c == '\n' || c == '\r' || c == '\t' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .filter(|c| !c.is_control())
+        .collect();
+    if flat.trim().is_empty() {
+        return String::new();
+    }
+    // GFM splits table rows on unescaped pipes before parsing code spans, and `\|` inside a
+    // code span in a table renders as `|`.
+    let body = flat.replace('|', "\\|");
+    let fence = "`".repeat(longest_run(&body, '`') + 1);
+    let pad = body.starts_with('`') || body.ends_with('`') || body.starts_with(' ');
+    if pad {
+        format!("{fence} {body} {fence}")
+    } else {
+        format!("{fence}{body}{fence}")
+    }
+}
+
+/// A fenced code block holding `text` literally, with `info` as its language.
+pub fn markdown_fence(text: &str, info: &str) -> String {
+    let fence = "`".repeat(longest_run(text, '`').max(2) + 1);
+    let info: String = info
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+'))
+        .collect();
+    let mut out = String::with_capacity(text.len() + 16);
+    out.push_str(&fence);
+    out.push_str(&info);
+    out.push('\n');
+    for line in text.lines() {
+        out.push_str(line.strip_suffix('\r').unwrap_or(line));
+        out.push('\n');
+    }
+    out.push_str(&fence);
+    out
+}
+
+fn longest_run(text: &str, c: char) -> usize {
+    let mut best = 0;
+    let mut run = 0;
+    for ch in text.chars() {
+        if ch == c {
+            run += 1;
+            best = best.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    best
+}
+
+/// Whether `url` may become a link: `http`/`https` URLs and relative references. Anything with
+/// another scheme (`javascript:`, `data:`, `file:`…) or that is not a plain URL stays text.
+pub fn is_linkable(url: &str) -> bool {
+    let url = url.trim();
+    if url.is_empty() || url.chars().any(|c| c.is_control() || c == ' ') {
+        return false;
+    }
+    if has_prefix_ignore_case(url, "http://") || has_prefix_ignore_case(url, "https://") {
+        return url.len() > "https://".len() - 1;
+    }
+    if url.starts_with("//") {
+        return false;
+    }
+    // Relative: no scheme before the first `/`, `?` or `#`.
+    let head = url.split(['/', '?', '#']).next().unwrap_or("");
+    !head.contains(':')
+}
+
+/// Percent-encodes the characters of a link destination that Markdown, a table cell or an HTML
+/// attribute would otherwise interpret.
+pub fn url_destination(url: &str) -> String {
+    let url = url.trim();
+    let plain = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'.' | b'/'
+                    | b'-'
+                    | b'_'
+                    | b':'
+                    | b'#'
+                    | b'?'
+                    | b'='
+                    | b'&'
+                    | b'%'
+                    | b'~'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'@'
+                    | b'!'
+                    | b'$'
+                    | b'*'
+            )
+    };
+    if url.bytes().all(plain) {
+        return url.to_string();
+    }
+    let mut out = String::with_capacity(url.len());
+    for c in url.trim().chars() {
+        match c {
+            ' ' | '(' | ')' | '<' | '>' | '|' | '\\' | '"' | '\'' | '`' | '[' | ']' | '{' | '}'
+            | '^' => {
+                let _ = write!(out, "%{:02X}", c as u32);
+            }
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Whether `text` starts with `prefix`, ignoring ASCII case.
+pub fn has_prefix_ignore_case(text: &str, prefix: &str) -> bool {
+    text.len() >= prefix.len()
+        && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// Whether `url` is an absolute `http`/`https` URL.
+pub fn is_web_url(url: &str) -> bool {
+    let url = url.trim();
+    (has_prefix_ignore_case(url, "http://") || has_prefix_ignore_case(url, "https://"))
+        && is_linkable(url)
+}
+
+/// A Markdown link to `url` labelled with the URL itself when it is an `http(s)` URL, else the
+/// text as escaped text (rule references like `n/a` are not links).
+pub fn markdown_autolink(url: &str) -> String {
+    if is_web_url(url) {
+        format!(
+            "[{}]({})",
+            markdown_text(url.trim()),
+            url_destination(url.trim())
+        )
+    } else {
+        markdown_text(url)
+    }
+}
+
+/// One CSV cell: quoted when needed, and prefixed with `'` when a spreadsheet would read it as
+/// a formula (`=`, `+`, `-`, `@`, tab, carriage return first).
+pub fn csv_cell(text: &str) -> String {
+    let neutral = match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_string(),
+    };
+    if neutral.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", neutral.replace('"', "\"\""))
+    } else {
+        neutral
+    }
+}
+
+/// Escapes text for XML content and attribute values.
+pub fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if c.is_control() && c != '\n' && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encodes a whole URL for use as a query or fragment parameter value.
+pub fn url_component(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3 / 2);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pulldown_cmark::{Options, Parser, html};
+
+    fn render(md: &str) -> String {
+        let mut out = String::new();
+        html::push_html(&mut out, Parser::new_ext(md, Options::ENABLE_TABLES));
+        out
+    }
+
+    #[test]
+    fn markdown_text_cannot_form_markup() {
+        let nasty = "<script>alert(1)</script> [x](javascript:alert(1)) *b* `c` | d\n# e &amp; _f_";
+        let cell = format!("| a | {} |\n|---|---|\n", markdown_text(nasty));
+        let html = render(&cell);
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("<a "), "{html}");
+        assert!(!html.contains("<em>"), "{html}");
+        assert!(!html.contains("<code>"), "{html}");
+        // one row of two cells: the pipe did not split the cell
+        assert_eq!(html.matches("<th>").count(), 2, "{html}");
+        assert!(html.contains("&amp;amp;"), "{html}");
+    }
+
+    #[test]
+    fn markdown_text_never_starts_a_block() {
+        for text in ["- item", "+ item", "2024. year", "1) one", "= title"] {
+            let html = render(&markdown_text(text));
+            assert!(html.starts_with("<p>"), "{text}: {html}");
+        }
+    }
+
+    #[test]
+    fn markdown_text_keeps_intraword_underscores_readable() {
+        assert_eq!(markdown_text("proc_creation_win"), "proc_creation_win");
+        assert_eq!(markdown_text("_x_"), "\\_x\\_");
+    }
+
+    #[test]
+    fn code_spans_survive_backticks_and_pipes() {
+        let span = markdown_code("a`b|c");
+        let html = render(&format!("| {span} |\n|---|\n"));
+        assert!(html.contains("<code>a`b|c</code>"), "{html}");
+    }
+
+    #[test]
+    fn fences_are_longer_than_any_backtick_run_inside() {
+        let text = "```\nnot the end\n````\n";
+        let block = markdown_fence(text, "yaml");
+        assert!(block.starts_with("`````yaml\n"), "{block}");
+        let html = render(&block);
+        assert!(html.contains("not the end"), "{html}");
+        assert_eq!(html.matches("<pre>").count(), 1);
+    }
+
+    #[test]
+    fn only_web_and_relative_urls_become_links() {
+        assert!(is_linkable("https://example.com/a?b=c"));
+        assert!(is_linkable("../tactics/TA0005.md"));
+        assert!(!is_linkable("javascript:alert(1)"));
+        assert!(!is_linkable("JaVaScRiPt:alert(1)"));
+        assert!(!is_linkable("data:text/html,x"));
+        assert!(!is_linkable("//evil.example/x"));
+        assert!(!is_linkable("https://a b"));
+        let link = markdown_autolink("javascript:alert(1)");
+        assert!(!render(&link).contains("<a "));
+        let link = markdown_autolink("https://x.example/a_(b)|c");
+        let html = render(&format!("| {link} |\n|---|\n"));
+        assert!(
+            html.contains("href=\"https://x.example/a_%28b%29%7Cc\""),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_neutralised() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("+1"), "'+1");
+        assert_eq!(csv_cell("-1"), "'-1");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+    }
+
+    #[test]
+    fn xml_escapes_markup() {
+        assert_eq!(xml("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&apos;");
+    }
+}

@@ -1,0 +1,284 @@
+//! Markdown → HTML for the site: pulldown-cmark with GFM tables, plus the few changes a static
+//! site needs:
+//!
+//! - relative links to `.md` pages become links to the `.html` pages;
+//! - links other than `http(s)` and relative references are dropped (their text is kept);
+//! - raw HTML passes only when it is one of the few tags the templates use inside table cells
+//!   (`<ul>`, `<li>`, `<br>` …); anything else is shown as text. Rule text never reaches this
+//!   stage as HTML: the Markdown templates escape `<` in it.
+//! - headings get stable `id`s (slugs of their text, made unique on the page);
+//! - the sections under a level-2 heading whose level-3 headings are query targets are wrapped
+//!   in `<section class="target">` elements, which the page script turns into tabs.
+
+use std::collections::HashSet;
+
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
+
+use super::escape::is_linkable;
+
+/// Raw HTML tags the Markdown templates may use.
+const ALLOWED_TAGS: &[&str] = &[
+    "<ul>",
+    "</ul>",
+    "<li>",
+    "</li>",
+    "<br>",
+    "<br/>",
+    "<br />",
+    "<details>",
+    "</details>",
+    "<summary>",
+    "</summary>",
+];
+
+/// Converts a page's Markdown to HTML.
+pub fn to_html(markdown: &str) -> String {
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    let parser = Parser::new_ext(markdown, options);
+    let events: Vec<Event<'_>> = parser.collect();
+    let events = transform(events);
+    let mut out = String::with_capacity(markdown.len() * 3 / 2);
+    html::push_html(&mut out, events.into_iter());
+    out
+}
+
+/// Turns a heading's text into an id: lowercase ASCII letters and digits, other runs → `-`.
+pub fn slug(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut dash = false;
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            if dash && !out.is_empty() {
+                out.push('-');
+            }
+            dash = false;
+            out.push(c.to_ascii_lowercase());
+        } else if c == '.' && !out.is_empty() && !dash {
+            out.push('.');
+        } else {
+            dash = true;
+        }
+    }
+    let trimmed = out.trim_end_matches('.').to_string();
+    if trimmed.is_empty() {
+        "section".to_string()
+    } else {
+        trimmed
+    }
+}
+
+fn transform(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
+    let mut out = Vec::with_capacity(events.len() + 16);
+    let mut ids: HashSet<String> = HashSet::new();
+    // Link nesting: for every open link, whether it was kept.
+    let mut links: Vec<bool> = Vec::new();
+    // Heading collection: the heading's events are buffered to compute its id from its text.
+    let mut heading: Option<(HeadingLevel, Vec<Event<'_>>)> = None;
+    let mut in_targets = false;
+    let mut section_open = false;
+    for event in events {
+        if let Some((level, buffer)) = heading.as_mut() {
+            if let Event::End(TagEnd::Heading(_)) = event {
+                let level = *level;
+                let buffer = std::mem::take(buffer);
+                heading = None;
+                let text = plain_text(&buffer);
+                let mut id = slug(&text);
+                if !ids.insert(id.clone()) {
+                    let mut n = 2;
+                    while !ids.insert(format!("{id}-{n}")) {
+                        n += 1;
+                    }
+                    id = format!("{id}-{n}");
+                }
+                // Query-target sections: every level-3 heading under "Detection Rules".
+                if level <= HeadingLevel::H2 {
+                    if section_open {
+                        out.push(Event::Html(CowStr::from("</section>\n")));
+                        section_open = false;
+                    }
+                    if in_targets {
+                        out.push(Event::Html(CowStr::from("</div>\n")));
+                    }
+                    in_targets = level == HeadingLevel::H2 && id == "detection-rules";
+                }
+                if in_targets && level == HeadingLevel::H3 {
+                    if section_open {
+                        out.push(Event::Html(CowStr::from("</section>\n")));
+                    }
+                    out.push(Event::Html(CowStr::from(format!(
+                        "<section class=\"target\" id=\"target-{id}\" data-title=\"{}\">\n",
+                        attribute(&text)
+                    ))));
+                    section_open = true;
+                }
+                out.push(Event::Start(Tag::Heading {
+                    level,
+                    id: Some(CowStr::from(id.clone())),
+                    classes: Vec::new(),
+                    attrs: Vec::new(),
+                }));
+                out.extend(buffer);
+                out.push(Event::End(TagEnd::Heading(level)));
+                if in_targets && level == HeadingLevel::H2 {
+                    out.push(Event::Html(CowStr::from("<div class=\"targets\">\n")));
+                }
+                continue;
+            }
+            push_inline(event, buffer, &mut links);
+            continue;
+        }
+        match event {
+            Event::Start(Tag::Heading { level, .. }) => {
+                heading = Some((level, Vec::new()));
+            }
+            Event::Html(raw) => {
+                out.push(block_html(raw));
+            }
+            other => push_inline(other, &mut out, &mut links),
+        }
+    }
+    if section_open {
+        out.push(Event::Html(CowStr::from("</section>\n")));
+    }
+    if in_targets {
+        out.push(Event::Html(CowStr::from("</div>\n")));
+    }
+    out
+}
+
+fn push_inline<'a>(event: Event<'a>, out: &mut Vec<Event<'a>>, links: &mut Vec<bool>) {
+    match event {
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => {
+            if is_linkable(&dest_url) {
+                links.push(true);
+                out.push(Event::Start(Tag::Link {
+                    link_type,
+                    dest_url: md_to_html_link(dest_url),
+                    title,
+                    id,
+                }));
+            } else {
+                links.push(false);
+            }
+        }
+        Event::End(TagEnd::Link) => {
+            if links.pop().unwrap_or(false) {
+                out.push(Event::End(TagEnd::Link));
+            }
+        }
+        Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => {
+            // Images would load resources; their alt text stays as plain text.
+        }
+        Event::InlineHtml(raw) => out.push(inline_html(raw)),
+        Event::Html(raw) => out.push(block_html(raw)),
+        other => out.push(other),
+    }
+}
+
+fn inline_html(raw: CowStr<'_>) -> Event<'_> {
+    if ALLOWED_TAGS.contains(&raw.trim()) {
+        Event::InlineHtml(raw)
+    } else {
+        Event::Text(raw)
+    }
+}
+
+fn block_html(raw: CowStr<'_>) -> Event<'_> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || trimmed.starts_with("<!--") && trimmed.ends_with("-->") {
+        // Comments in templates are for template authors, not readers.
+        return Event::Html(CowStr::from(""));
+    }
+    if ALLOWED_TAGS.contains(&trimmed) {
+        Event::Html(raw)
+    } else {
+        Event::Text(raw)
+    }
+}
+
+/// `../x/y.md#a` → `../x/y.html#a` for relative links.
+fn md_to_html_link(dest: CowStr<'_>) -> CowStr<'_> {
+    if super::escape::has_prefix_ignore_case(&dest, "http://")
+        || super::escape::has_prefix_ignore_case(&dest, "https://")
+    {
+        return dest;
+    }
+    let (path, fragment) = match dest.find(['#', '?']) {
+        Some(i) => dest.split_at(i),
+        None => (&*dest, ""),
+    };
+    match path.strip_suffix(".md") {
+        Some(stem) => CowStr::from(format!("{stem}.html{fragment}")),
+        None => dest,
+    }
+}
+
+fn plain_text(events: &[Event<'_>]) -> String {
+    let mut text = String::new();
+    for event in events {
+        match event {
+            Event::Text(t) | Event::Code(t) => text.push_str(t),
+            Event::SoftBreak | Event::HardBreak => text.push(' '),
+            _ => {}
+        }
+    }
+    text
+}
+
+fn attribute(text: &str) -> String {
+    super::escape::xml(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn md_links_become_html_links_and_unsafe_links_text() {
+        let html =
+            to_html("[a](../x/y.md#frag) [b](javascript:alert(1)) [c](https://e.example/z.md)");
+        assert!(html.contains("href=\"../x/y.html#frag\""), "{html}");
+        assert!(!html.contains("javascript"), "{html}");
+        assert!(html.contains(">b<") || html.contains(" b "), "{html}");
+        assert!(html.contains("href=\"https://e.example/z.md\""), "{html}");
+    }
+
+    #[test]
+    fn only_listed_raw_html_passes() {
+        let html = to_html("| a | <ul><li>x</li></ul><script>alert(1)</script> |\n|---|---|\n");
+        assert!(html.contains("<ul><li>x</li></ul>"), "{html}");
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        let html = to_html("<div onclick=x>\nhello\n</div>\n");
+        assert!(!html.contains("<div"), "{html}");
+    }
+
+    #[test]
+    fn headings_get_unique_ids_and_target_sections() {
+        let md = "## Detection Rules\n\n### Sigma rule\n\n```yaml\na: 1\n```\n\n### Kibana query\n\n```\nq\n```\n\n## Notes\n\n### Sigma rule\n";
+        let html = to_html(md);
+        assert!(html.contains("<h2 id=\"detection-rules\">"), "{html}");
+        assert!(
+            html.contains("<section class=\"target\" id=\"target-kibana-query\""),
+            "{html}"
+        );
+        assert!(html.contains("id=\"sigma-rule-2\""), "{html}");
+        assert_eq!(html.matches("<section").count(), 2, "{html}");
+        assert_eq!(html.matches("</section>").count(), 2, "{html}");
+        assert_eq!(html.matches("<div class=\"targets\">").count(), 1);
+        assert_eq!(html.matches("</div>").count(), 1);
+    }
+
+    #[test]
+    fn slugs_are_stable() {
+        assert_eq!(slug("Detection Rules"), "detection-rules");
+        assert_eq!(slug("T1218.011: Rundll32"), "t1218.011-rundll32");
+        assert_eq!(slug("!!!"), "section");
+    }
+}

@@ -1,0 +1,191 @@
+//! The site: rule pages (Markdown from Tera templates, HTML from that Markdown inside an HTML
+//! layout), index pages, the ATT&CK coverage matrix, exports, and the output writer that swaps
+//! a finished build in atomically.
+//!
+//! Entry points: [`build`] (the whole site), [`preview`] (one rule page), and
+//! [`serve::serve`] (local server with rebuild on change). Enrichment comes in through the
+//! [`Enricher`] trait; query targets are [`crate::convert::Backend`]s.
+
+pub mod build;
+pub mod catalogs;
+pub mod coverage;
+pub mod enrichment;
+pub mod escape;
+pub mod exports;
+pub mod markdown;
+pub mod model;
+pub mod output;
+pub mod serve;
+pub mod templates;
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::sigma::{Diagnostic, RuleSet, parse_file};
+
+pub use build::{BuildOptions, BuildReport, build, build_from};
+pub use enrichment::{Enricher, Enrichment, TagsOnly};
+pub use output::Output;
+pub use templates::Templates;
+
+/// Why a build or preview could not finish. Bad rules are not errors of the build: they are
+/// reported in [`BuildReport::diagnostics`] and listed on the error page.
+#[derive(Debug, Error)]
+pub enum SiteError {
+    /// An input path cannot be walked.
+    #[error(transparent)]
+    Walk(#[from] crate::walk::WalkError),
+    /// Writing the output failed.
+    #[error("{path}: cannot write: {source}")]
+    Output {
+        /// The path being written.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The output folder exists and was not written by sigwiki.
+    #[error("{path}: will not replace this folder: {reason}")]
+    NotASiteFolder {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A page path would leave the output folder.
+    #[error("refusing to write `{path}`: it is outside the output folder")]
+    UnsafePath {
+        /// The path.
+        path: String,
+    },
+    /// A template failed to compile or render.
+    #[error("template {name}: {message}")]
+    Template {
+        /// The template.
+        name: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A file to be written exists.
+    #[error("{path} exists; use --force to overwrite")]
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The rule to preview has errors.
+    #[error("{} has errors", path.display())]
+    InvalidRule {
+        /// The rule file.
+        path: PathBuf,
+        /// Its diagnostics.
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+/// The format of a preview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreviewFormat {
+    /// The Markdown page.
+    Markdown,
+    /// A standalone HTML page (stylesheet and script inlined).
+    Html,
+}
+
+/// Renders the page of one rule file, with the same enrichment and targets as a build.
+pub fn preview(
+    path: &Path,
+    format: PreviewFormat,
+    options: &BuildOptions,
+    templates: &Templates,
+    enricher: &dyn Enricher,
+) -> Result<String, SiteError> {
+    let relative = path
+        .file_name()
+        .map_or_else(|| path.to_path_buf(), PathBuf::from);
+    let file = parse_file(path, &relative, &options.parse);
+    let rules = RuleSet::new(vec![file]);
+    let Some(file) = rules.files.first() else {
+        return Err(SiteError::InvalidRule {
+            path: path.to_path_buf(),
+            diagnostics: Vec::new(),
+        });
+    };
+    if file.has_errors() || file.documents.is_empty() {
+        return Err(SiteError::InvalidRule {
+            path: path.to_path_buf(),
+            diagnostics: file.diagnostics.clone(),
+        });
+    }
+    let page_path = build::page_path(&relative);
+    let Some(entry) = model::entry(0, file, page_path, enricher) else {
+        return Err(SiteError::InvalidRule {
+            path: path.to_path_buf(),
+            diagnostics: file.diagnostics.clone(),
+        });
+    };
+    let entries = std::slice::from_ref(&entry);
+    let relations = model::relations(entries, &rules);
+    let indexes = build::Indexes::new(entries);
+    let queries = build::queries(file, &rules, &options.targets);
+    let neighbours = build::Neighbours {
+        entries,
+        relations: &relations,
+        indexes: &indexes,
+        catalog: enricher.matrix().is_some(),
+    };
+    let page = build::rule_page(&entry, file, neighbours, 0, queries);
+    let context = tera::Context::from_serialize(&page).map_err(|e| SiteError::Template {
+        name: "rule.md".to_string(),
+        message: e.to_string(),
+    })?;
+    let markdown = templates.render_markdown("rule.md", &context)?;
+    if format == PreviewFormat::Markdown {
+        return Ok(markdown);
+    }
+    let site = build::SiteInfo {
+        title: options.title.clone(),
+        base_url: options.base_url.clone(),
+        site_url: options.site_url.clone(),
+        live_reload: false,
+        has_errors: false,
+        inline_css: Some(templates.asset("assets/style.css").to_string()),
+        inline_js: Some(templates.asset("assets/site.js").to_string()),
+        attack_version: enricher.matrix().map(|m| m.version.clone()),
+    };
+    let mut ctx = tera::Context::new();
+    ctx.insert("site", &site);
+    ctx.insert("root", &model::root_of(&entry.page));
+    ctx.insert("title", &entry.title);
+    ctx.insert("path", &entry.page);
+    ctx.insert("preview", &true);
+    ctx.insert_value(
+        "body",
+        tera::Value::safe_string(&markdown::to_html(&markdown)),
+    );
+    ctx.insert("markdown_href", &"");
+    ctx.insert("rule", &entry);
+    ctx.insert("queries", &page.queries);
+    templates.render_html("rule.html", &ctx)
+}
+
+/// Normalises a base URL to start and end with `/` (`repo` → `/repo/`).
+pub fn normalize_base_url(base: &str) -> String {
+    let trimmed = base.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/{trimmed}/")
+    }
+}
+
+/// Normalises a site URL to end with `/`; `None` for an empty one.
+pub fn normalize_site_url(url: &str) -> Option<String> {
+    let trimmed = url.trim();
+    if trimmed.is_empty() {
+        None
+    } else if trimmed.ends_with('/') {
+        Some(trimmed.to_string())
+    } else {
+        Some(format!("{trimmed}/"))
+    }
+}
