@@ -1335,18 +1335,24 @@ fn escape_raw(raw: &str, dialect: &Dialect, out: &mut String) {
             }
             '=' if !dialect.escape_equals => out.push('='),
             '+' | '-' | '=' | '!' | '(' | ')' | '{' | '}' | '[' | ']' | '^' | '"' | '~' | ':'
-            | '/' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if is_python_space(c) => {
-                out.push('\\');
-                out.push(c);
-            }
+            | '/' => push_escaped_after_run(c, out),
+            c if is_python_space(c) => push_escaped_after_run(c, out),
             c => out.push(c),
         }
         previous = Some(c);
     }
+}
+
+/// Pushes `\\c`. sigmac kept a backslash run before a special character as the rule wrote
+/// it, so an odd run (three backslashes before a quote) left the character's own escape undone and the query broken
+/// (an unterminated quote); one more backslash keeps the run literal and the escape whole.
+fn push_escaped_after_run(c: char, out: &mut String) {
+    let run = out.bytes().rev().take_while(|&b| b == b'\\').count();
+    if run % 2 == 1 {
+        out.push('\\');
+    }
+    out.push('\\');
+    out.push(c);
 }
 
 /// sigmac's escaping of a literal text for the Lucene query string: `\` before whitespace and
@@ -1424,6 +1430,9 @@ mod tests {
         assert_eq!(raw(r"\\PSEXESVC", &ES_QS), r"\\PSEXESVC");
         assert_eq!(raw(r"\\\\\*\\IPC$", &ES_QS), r"\\\\\*\\IPC$");
         assert_eq!(raw(r"lit\*star", &ES_QS), r"lit\*star");
+        // An odd backslash run before an escaped character stays literal (sigmac broke here).
+        assert_eq!(raw(r#"\\\""#, &ES_QS), r#"\\\\\""#);
+        assert_eq!(raw(r#"\\""#, &ES_QS), r#"\\\""#);
         // `\u` after a backslash gets one more in es-qs only.
         assert_eq!(raw(r"a\\u b", &ES_QS), r"a\\\u\ b");
         assert_eq!(raw(r"a\\u", &GRAYLOG), r"a\\u");
