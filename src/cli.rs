@@ -29,6 +29,10 @@ pub struct GlobalOptions {
     /// Print more.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// Worker threads for parsing, converting and rendering (default: one per core;
+    /// `RAYON_NUM_THREADS` is honoured too).
+    #[arg(short, long, value_name = "N", global = true, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 /// When to use colours.
@@ -251,6 +255,9 @@ pub struct BuildArgs {
     /// The published site's absolute URL: enables sitemap.xml and the Navigator link.
     #[arg(long, value_name = "URL")]
     pub site_url: Option<String>,
+    /// Print where the time went, stage by stage, when the build ends.
+    #[arg(long)]
+    pub timings: bool,
     /// Rendering options.
     #[command(flatten)]
     pub site: SiteArgs,

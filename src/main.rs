@@ -29,6 +29,12 @@ use sigwiki::site::{self, BuildOptions, Output, Templates};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(jobs) = cli.global.jobs {
+        // Only fails when the pool already exists, which cannot happen this early.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(usize::from(jobs))
+            .build_global();
+    }
     let color = use_color(cli.global.color, std::io::stdout().is_terminal());
     let outcome = match &cli.command {
         Command::Check(args) => check(args, color),
@@ -561,10 +567,8 @@ fn build(args: &BuildArgs, global: &cli::GlobalOptions, color: bool) -> Result<E
             writeln!(err, "{}", format_diagnostic(d, color))?;
         }
     }
-    if global.verbose > 0 {
-        for (phase, duration) in &report.timings {
-            writeln!(err, "  {phase}: {:.0} ms", duration.as_secs_f64() * 1000.0)?;
-        }
+    if args.timings || global.verbose > 0 {
+        write_timings(&mut err, &report.timings, report.rule_pages)?;
     }
     if global.quiet == 0 {
         let warnings = report.diagnostics.iter().filter(|d| !d.is_error()).count();
@@ -595,6 +599,51 @@ fn build(args: &BuildArgs, global: &cli::GlobalOptions, color: bool) -> Result<E
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The `--timings` table: each stage's wall time and share of the build, then the total.
+fn write_timings(
+    out: &mut impl Write,
+    timings: &[(&'static str, std::time::Duration)],
+    rules: usize,
+) -> std::io::Result<()> {
+    let total: f64 = timings.iter().map(|(_, d)| d.as_secs_f64()).sum();
+    let width = timings
+        .iter()
+        .map(|(p, _)| p.len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    writeln!(
+        out,
+        "timings ({} thread{}):",
+        rayon::current_num_threads(),
+        plural(rayon::current_num_threads())
+    )?;
+    for (phase, duration) in timings {
+        let secs = duration.as_secs_f64();
+        let share = if total > 0.0 {
+            secs / total * 100.0
+        } else {
+            0.0
+        };
+        writeln!(
+            out,
+            "  {phase:<width$}  {:>7.1} ms  {share:>5.1} %",
+            secs * 1000.0
+        )?;
+    }
+    let per_rule = if rules > 0 {
+        format!(", {:.0} µs per rule page", total * 1e6 / rules as f64)
+    } else {
+        String::new()
+    };
+    writeln!(
+        out,
+        "  {:<width$}  {:>7.1} ms{per_rule}",
+        "total",
+        total * 1000.0
+    )
 }
 
 fn preview(args: &PreviewArgs) -> Result<ExitCode> {

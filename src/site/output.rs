@@ -140,7 +140,7 @@ impl Output {
                 }
                 *committed = true;
                 if had_destination {
-                    std::fs::remove_dir_all(&old).map_err(|e| io(&old, e))?;
+                    remove_tree(&old).map_err(|e| io(&old, e))?;
                 }
                 Ok(BTreeMap::new())
             }
@@ -167,6 +167,38 @@ impl Drop for Output {
             }
         }
     }
+}
+
+/// Removes a previous site: its files are unlinked in parallel, then its folders deepest
+/// first. Removing thousands of pages one by one was a large share of a rebuild's wall time.
+/// Symbolic links are removed, never followed.
+fn remove_tree(root: &Path) -> std::io::Result<()> {
+    use rayon::prelude::*;
+    let mut folders = vec![root.to_path_buf()];
+    let mut files = Vec::new();
+    let mut next = 0;
+    while let Some(folder) = folders.get(next).cloned() {
+        next += 1;
+        for entry in std::fs::read_dir(&folder)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                folders.push(entry.path());
+            } else {
+                files.push(entry.path());
+            }
+        }
+    }
+    files
+        .par_iter()
+        .try_for_each(|file| match std::fs::remove_file(file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        })?;
+    // Breadth-first order lists parents before children, so reversed it empties children first.
+    for folder in folders.iter().rev() {
+        std::fs::remove_dir(folder)?;
+    }
+    Ok(())
 }
 
 /// `site` → `.site.<what>` in the same parent folder.
