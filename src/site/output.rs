@@ -5,7 +5,7 @@
 //! output folder is replaced only if it is empty or was written by sigwiki (it holds the
 //! [`MARKER`] file), so a mistyped `-o` can never delete someone's files.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
@@ -30,6 +30,9 @@ enum Target {
         destination: PathBuf,
         /// The staging folder being written.
         staging: PathBuf,
+        /// Folders of the staging tree already created, so each is made once rather than
+        /// probed with a `mkdir` for every page.
+        folders: Mutex<HashSet<PathBuf>>,
         committed: bool,
     },
     Memory(Mutex<BTreeMap<String, Vec<u8>>>),
@@ -71,6 +74,7 @@ impl Output {
             target: Target::Disk {
                 destination: destination.to_path_buf(),
                 staging,
+                folders: Mutex::new(HashSet::new()),
                 committed: false,
             },
         };
@@ -89,14 +93,26 @@ impl Output {
     pub fn write(&self, path: &str, bytes: &[u8]) -> Result<(), SiteError> {
         check_relative(path)?;
         match &self.target {
-            Target::Disk { staging, .. } => {
+            Target::Disk {
+                staging, folders, ..
+            } => {
                 let full = staging.join(path);
                 let io = |source| SiteError::Output {
                     path: full.clone(),
                     source,
                 };
                 if let Some(parent) = full.parent() {
-                    std::fs::create_dir_all(parent).map_err(io)?;
+                    let made = folders
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .contains(parent);
+                    if !made {
+                        std::fs::create_dir_all(parent).map_err(io)?;
+                        folders
+                            .lock()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner())
+                            .insert(parent.to_path_buf());
+                    }
                 }
                 std::fs::write(&full, bytes).map_err(io)
             }
@@ -118,6 +134,7 @@ impl Output {
                 destination,
                 staging,
                 committed,
+                ..
             } => {
                 let io = |path: &Path, source| SiteError::Output {
                     path: path.to_path_buf(),
