@@ -422,6 +422,9 @@ impl FirstUse<'_> {
 pub struct RuleSet {
     /// The files, sorted by path.
     pub files: Vec<RuleFile>,
+    /// Every `id` and `name` → its first document, built once: converters look up the rules
+    /// of every correlation for every target.
+    by_reference: HashMap<String, DocumentRef>,
 }
 
 /// The address of a document within a [`RuleSet`].
@@ -438,8 +441,16 @@ impl RuleSet {
     /// duplicate names, adding diagnostics to the files concerned.
     pub fn new(mut files: Vec<RuleFile>) -> Self {
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        let mut set = RuleSet { files };
+        let mut set = RuleSet {
+            files,
+            by_reference: HashMap::new(),
+        };
         set.resolve();
+        set.by_reference = set
+            .index()
+            .into_iter()
+            .map(|(key, r)| (key.to_string(), r))
+            .collect();
         set
     }
 
@@ -466,7 +477,7 @@ impl RuleSet {
 
     /// Finds the document whose `id` or `name` is `reference`.
     pub fn lookup(&self, reference: &str) -> Option<DocumentRef> {
-        self.index().get(reference).copied()
+        self.by_reference.get(reference).copied()
     }
 
     fn index(&self) -> HashMap<&str, DocumentRef> {
