@@ -148,11 +148,15 @@ fn percent_decode(text: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Chromium
 
-/// Finds Chromium: `$SIGWIKI_CHROMIUM`, else `chromium` (Debian's package) or
-/// `chromium-browser` on `PATH`.
+/// Finds Chromium: `$SIGWIKI_CHROMIUM` when set (and `None` when that file does not exist),
+/// else `chromium` (Debian's package) or `chromium-browser` on `PATH` or in `/usr/bin`.
 pub fn find_chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("SIGWIKI_CHROMIUM").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path));
+        let path = PathBuf::from(path);
+        if !path.is_file() {
+            eprintln!("SIGWIKI_CHROMIUM={} does not exist", path.display());
+        }
+        return path.is_file().then_some(path);
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
