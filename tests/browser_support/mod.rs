@@ -3,7 +3,6 @@
 //! for the test and killed with its whole process group on drop, and a small synchronous Chrome
 //! DevTools Protocol client over a WebSocket that drives one tab and records every console
 //! error, uncaught exception, failed load and HTTP error of the pages it shows.
-#![allow(dead_code)]
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
