@@ -263,6 +263,7 @@ pub fn broken_links(site: &Path, base_url: &str) -> Vec<String> {
             if lower.starts_with("http://")
                 || lower.starts_with("https://")
                 || lower.starts_with("mailto:")
+                || lower.starts_with("data:")
             {
                 continue;
             }
