@@ -709,7 +709,28 @@ impl Builder<'_> {
                 value: technique.url.clone(),
                 href: Some(technique.url.clone()),
             });
-            page.rules = self.rows(&root, list);
+            // A technique's page also lists the rules of its sub-techniques, as the coverage
+            // matrix counts them under it, and links each sub-technique's own page.
+            let prefix = format!("{id}.");
+            let mut rolled_up = list.clone();
+            for (sub_id, (sub, sub_list, _)) in ix.techniques.range(prefix.clone()..) {
+                if !sub_id.starts_with(&prefix) {
+                    break;
+                }
+                let Some(sub_page) = ix.pages.techniques.get(sub_id) else {
+                    continue;
+                };
+                page.groups.push(Group {
+                    title: format!("{sub_id}: {}", sub.name),
+                    href: href(&root, sub_page),
+                    count: sub_list.len(),
+                    section: Some("Sub-techniques".to_string()),
+                });
+                rolled_up.extend(sub_list.iter().copied());
+            }
+            rolled_up.sort_unstable();
+            rolled_up.dedup();
+            page.rules = self.rows(&root, &rolled_up);
             page.triggers = triggers.clone();
             page.parent = parent(&root, "All techniques", "techniques/index");
             jobs.push((path.clone(), page));
