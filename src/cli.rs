@@ -26,7 +26,7 @@ pub struct GlobalOptions {
     /// Print less (repeat for errors only).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub quiet: u8,
-    /// Print more.
+    /// Print more (warnings; for `build`, the stage timings too).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     /// Worker threads for parsing, converting and rendering (default: one per core;
@@ -124,8 +124,8 @@ pub struct NeededArgs {
     #[arg(long, value_name = "DIR")]
     pub data_needed: Option<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Text)]
-    pub format: DiagnosticFormat,
+    #[arg(long, value_enum, default_value_t = NeededFormat::Text)]
+    pub format: NeededFormat,
 }
 
 /// `sigwiki data import-data-needed`.
@@ -175,7 +175,7 @@ pub struct AttackImportArgs {
     /// The STIX bundle, such as `enterprise-attack-v19.1.json.gz`.
     pub file: PathBuf,
     /// Where to write the dataset (`-` for standard output).
-    #[arg(short, long, default_value = "data/attack.json")]
+    #[arg(short, long, value_name = "FILE", default_value = "data/attack.json")]
     pub output: PathBuf,
     /// The ATT&CK release (like `19.1`), when the bundle has no collection object and its
     /// file name carries no version.
@@ -192,6 +192,15 @@ pub enum DiagnosticFormat {
     Json,
 }
 
+/// Output formats of `data needed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NeededFormat {
+    /// `file: title` lines, each followed by the matched Data Needed entries.
+    Text,
+    /// One JSON array of `{file, document, title, data_needed}`.
+    Json,
+}
+
 /// `sigwiki check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -204,7 +213,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub strict: bool,
     /// Largest rule file accepted, in bytes.
-    #[arg(long, default_value_t = 1024 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
     pub max_file_size: u64,
     /// ATT&CK data to check tags against instead of the embedded release: a STIX bundle or a
     /// dataset written by `sigwiki attack import`.
@@ -228,7 +237,7 @@ pub struct SiteArgs {
     #[arg(long)]
     pub title: Option<String>,
     /// Largest rule file accepted, in bytes.
-    #[arg(long, default_value_t = 1024 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
     pub max_file_size: u64,
     /// An ATT&CK dataset written by `sigwiki attack import` (default: the embedded one).
     #[arg(long, value_name = "FILE")]

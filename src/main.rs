@@ -19,7 +19,7 @@ use clap::Parser;
 use cli::{
     AttackCommand, AttackImportArgs, BuildArgs, CheckArgs, Cli, ColorChoice, Command, ConvertArgs,
     ConvertFormat, DataCommand, DiagnosticFormat, ImportAtomicsArgs, ImportDataNeededArgs,
-    InitArgs, NeededArgs, PreviewArgs, ServeArgs, SiteArgs, TemplatesCommand,
+    InitArgs, NeededArgs, NeededFormat, PreviewArgs, ServeArgs, SiteArgs, TemplatesCommand,
 };
 use sigwiki::attack::{self, Catalog, ImportOptions};
 use sigwiki::config::Config;
@@ -60,10 +60,27 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("sigwiki: error: {error:#}");
+            eprintln!("sigwiki: error: {}", error_chain(&error));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error and its causes, `: `-separated; a cause whose text its parent already ends with
+/// (library errors print their I/O cause in their own message) is not repeated.
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if message.ends_with(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }
 
 fn use_color(choice: ColorChoice, terminal: bool) -> bool {
@@ -351,11 +368,11 @@ fn data_needed(args: &NeededArgs) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {
-        DiagnosticFormat::Json => {
+        NeededFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &rows)?;
             writeln!(out)?;
         }
-        DiagnosticFormat::Text => {
+        NeededFormat::Text => {
             for row in &rows {
                 let ids: Vec<&str> = row["data_needed"]
                     .as_array()
@@ -634,7 +651,10 @@ fn write_timings(
         )?;
     }
     let per_rule = if rules > 0 {
-        format!(", {:.0} µs per rule page", total * 1e6 / rules as f64)
+        format!(
+            ", {:.0} µs per rule (whole build)",
+            total * 1e6 / rules as f64
+        )
     } else {
         String::new()
     };

@@ -225,3 +225,38 @@ fn default_targets_are_the_three_atc_sections_with_real_newlines() {
     assert!(!md.contains("<<EOF\\n"), "no Python repr escapes: {md}");
     assert!(md.contains("<<EOF\n{\n"), "{md}");
 }
+
+#[test]
+fn build_reports_the_warnings_check_reports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("site");
+    let warning_lines = |text: &[u8]| -> Vec<String> {
+        let mut lines: Vec<String> = String::from_utf8_lossy(text)
+            .lines()
+            .filter(|l| l.contains(": warning["))
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        lines.dedup();
+        lines
+    };
+    let check = sigwiki().args(["check", "rules"]).output().expect("check");
+    let build = sigwiki()
+        .args(["build", "rules", "-v", "-o"])
+        .arg(&out)
+        .output()
+        .expect("build");
+    assert_eq!(build.status.code(), Some(0), "{build:?}");
+    // `check` prints to stdout, `build -v` to stderr.
+    let checked = warning_lines(&check.stdout);
+    assert!(
+        checked
+            .iter()
+            .any(|l| l.contains("warning[revoked-attack-tag]")),
+        "{checked:?}"
+    );
+    assert_eq!(warning_lines(&build.stderr), checked);
+    let page = std::fs::read_to_string(out.join("rules/sysmon_rundll32_net_connections.md"))
+        .expect("page");
+    assert!(page.contains("[revoked-attack-tag\\]"), "{page}");
+}

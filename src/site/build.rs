@@ -155,8 +155,6 @@ pub fn build_from(
         pages_taken.insert(key, index);
         planned.push((index, page));
     }
-    diagnostics.sort();
-    diagnostics.dedup();
     failed_files.sort_by(|a, b| a.file.cmp(&b.file));
 
     let entries: Vec<RuleEntry> = planned
@@ -168,6 +166,11 @@ pub fn build_from(
                 .and_then(|file| model::entry(index, file, page, enricher))
         })
         .collect();
+    for entry in &entries {
+        diagnostics.extend(entry.diagnostics.iter().cloned());
+    }
+    diagnostics.sort();
+    diagnostics.dedup();
     let relations = model::relations(&entries, rules);
     let indexes = Indexes::new(&entries);
     clock.lap("enrich and index");
@@ -1198,12 +1201,19 @@ pub fn rule_page<'a>(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         queries,
-        warnings: file
-            .diagnostics
-            .iter()
-            .filter(|d| !d.is_error())
-            .map(|d| format!("line {}:{}: {} [{}]", d.line, d.column, d.message, d.code))
-            .collect(),
+        warnings: {
+            let mut warnings: Vec<&Diagnostic> = file
+                .diagnostics
+                .iter()
+                .chain(&entry.diagnostics)
+                .filter(|d| !d.is_error())
+                .collect();
+            warnings.sort();
+            warnings
+                .iter()
+                .map(|d| format!("line {}:{}: {} [{}]", d.line, d.column, d.message, d.code))
+                .collect()
+        },
         root,
         catalog,
         rule: entry,

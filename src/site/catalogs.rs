@@ -4,7 +4,7 @@
 
 use crate::attack::{self, Catalog, ObjectKind, TechniqueInfo};
 use crate::enrich::{DataNeededCatalog, Triggers};
-use crate::sigma::{Document, SigmaKind};
+use crate::sigma::{Diagnostic, Document, RuleFile, SigmaKind};
 
 use super::enrichment::{
     DataNeeded, Enricher, Enrichment, Matrix, MatrixTactic, MatrixTechnique, OtherTag, Tactic,
@@ -156,6 +156,10 @@ impl Enricher for Catalogs<'_> {
             }
         }
         out
+    }
+
+    fn diagnostics(&self, file: &RuleFile) -> Vec<Diagnostic> {
+        attack::rule_file_diagnostics(self.attack, file)
     }
 
     fn matrix(&self) -> Option<&Matrix> {

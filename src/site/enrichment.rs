@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use crate::sigma::Document;
+use crate::sigma::{Diagnostic, Document, RuleFile};
 
 /// An ATT&CK tactic a rule is tagged with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -187,6 +187,12 @@ pub trait Enricher: Send + Sync {
 
     /// The ATT&CK matrix, if a catalog is available.
     fn matrix(&self) -> Option<&Matrix>;
+
+    /// What the catalogs find wrong with a rule file (revoked or unknown ATT&CK tags…), the
+    /// same warnings `sigwiki check` reports.
+    fn diagnostics(&self, _file: &RuleFile) -> Vec<Diagnostic> {
+        Vec::new()
+    }
 }
 
 /// The enricher without catalogs: every tag is shown as written.

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use crate::sigma::{RuleFile, RuleSet, SigmaKind};
+use crate::sigma::{Diagnostic, RuleFile, RuleSet, SigmaKind};
 
 use super::enrichment::{DataNeeded, Enricher, Enrichment, OtherTag, Tactic, Technique, Trigger};
 
@@ -23,6 +23,9 @@ pub struct RuleEntry {
     /// Index of the file in the rule set.
     #[serde(skip)]
     pub file: usize,
+    /// The enrichment's warnings about the file (revoked ATT&CK tags…).
+    #[serde(skip)]
+    pub diagnostics: Vec<Diagnostic>,
     /// The page path (`rules/windows/sysmon/x`).
     pub page: PagePath,
     /// The rule file's path relative to its input folder, `/`-separated.
@@ -146,6 +149,7 @@ pub fn entry(
         .unwrap_or_default();
     Some(RuleEntry {
         file: file_index,
+        diagnostics: enricher.diagnostics(file),
         page,
         source_path: file
             .relative
