@@ -676,3 +676,151 @@ fn no_html_page_carries_live_rule_markup() {
     assert!(pages > 50, "{pages} pages");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Pieces random field text is made of: markup, Markdown and table syntax, URL schemes,
+/// template syntax, quotes, control and bidi characters.
+fn hostile_text() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let piece = prop::sample::select(vec![
+        "<script>alert(\"sigwiki-xss\")</script>",
+        "<img src=x onerror=alert(\"sigwiki-xss\")>",
+        "javascript:alert(\"sigwiki-xss\")",
+        "JaVaScRiPt:",
+        "data:text/html,",
+        "https://example.org/",
+        "\"",
+        "'",
+        "`",
+        "```",
+        "|",
+        "[x](",
+        ")",
+        "](javascript:x)",
+        "<",
+        ">",
+        "&",
+        "&lt;",
+        "<!--",
+        "-->",
+        "{{ 7*7 }}",
+        "{%",
+        "\n",
+        "\n# ",
+        "\n- ",
+        "\u{0}",
+        "\u{1b}",
+        "\u{202e}",
+        "\\",
+        "*",
+        "_",
+        "=",
+        "+",
+        "@",
+        " ",
+        "a",
+        "sigwiki-xss",
+    ]);
+    prop::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
+}
+
+/// The cells of a CSV text (RFC 4180: quoted cells may hold commas, quotes and line breaks).
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut cell = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => cell.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut cell)),
+            (false, '\n') => {
+                row.push(std::mem::take(&mut cell));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => cell.push(c),
+        }
+    }
+    if !cell.is_empty() || !row.is_empty() {
+        row.push(cell);
+        rows.push(row);
+    }
+    rows
+}
+
+/// A JSON string is a YAML double-quoted scalar: any text can go into the rule this way.
+fn quoted(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(32),
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Whatever text a rule's fields hold, its site (every page, every target) carries no live
+    /// markup from it, and the exports stay well-formed.
+    #[test]
+    fn random_field_text_never_becomes_markup(
+        title in hostile_text(),
+        description in hostile_text(),
+        author in hostile_text(),
+        reference in hostile_text(),
+        tag in hostile_text(),
+        value in hostile_text(),
+        custom in hostile_text(),
+    ) {
+        use sigwiki::sigma::{ParseOptions, RuleSet, parse_source};
+        let text = format!(
+            "title: {}\nid: 0b7c2f0e-1d3a-4c5b-8e9f-a0b1c2d3e4f5\nstatus: test\ndescription: {}\n\
+             author: {}\nreferences:\n    - {}\ntags:\n    - {}\nx-custom: {}\ndate: 2024-01-01\n\
+             logsource:\n    category: process_creation\n    product: windows\ndetection:\n    \
+             selection:\n        CommandLine|contains: {}\n    condition: selection\nlevel: low\n",
+            quoted(&title),
+            quoted(&description),
+            quoted(&author),
+            quoted(&reference),
+            quoted(&tag),
+            quoted(&custom),
+            quoted(&value),
+        );
+        let file = parse_source(Path::new("prop.yml"), Path::new("prop.yml"), text, &ParseOptions::default());
+        let rules = RuleSet::new(vec![file]);
+        let mut options = BuildOptions::new(Vec::new());
+        options.targets = sigwiki::convert::backends().to_vec();
+        let templates = Templates::load(None).expect("templates");
+        let report = site::build_from(&rules, Vec::new(), &options, &templates, &TestCatalog::new(), Output::memory())
+            .expect("builds");
+        for (path, bytes) in &report.files {
+            let text = String::from_utf8_lossy(bytes);
+            if path.ends_with(".html") {
+                let problems = scan_html(&text);
+                proptest::prop_assert!(problems.is_empty(), "{path}: {problems:?}");
+            }
+            if path.ends_with(".json") {
+                proptest::prop_assert!(serde_json::from_slice::<serde_json::Value>(bytes).is_ok(), "{path}");
+            }
+            if path == "analytics.csv" {
+                let rows = csv_rows(&text);
+                let width = rows.first().map_or(0, Vec::len);
+                for row in &rows {
+                    proptest::prop_assert_eq!(row.len(), width, "{:?}", row);
+                    for cell in row {
+                        proptest::prop_assert!(
+                            !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                            "formula cell {:?}", cell
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
