@@ -86,8 +86,13 @@ fn walk_folder(root: &Path, out: &mut Walk) {
             Ok(e) => e,
             Err(e) => {
                 let path = e.path().unwrap_or(root).to_path_buf();
+                let dangling = std::fs::symlink_metadata(&path)
+                    .is_ok_and(|m| m.file_type().is_symlink())
+                    && std::fs::metadata(&path).is_err();
                 let message = if e.loop_ancestor().is_some() {
                     "symbolic link loop, not followed".to_string()
+                } else if dangling {
+                    "broken symbolic link: its target does not exist".to_string()
                 } else {
                     format!(
                         "cannot read: {}",
@@ -123,7 +128,13 @@ fn walk_folder(root: &Path, out: &mut Walk) {
                 }
             }
         }
-        if !entry.file_type().is_file() || !is_rule_file(path) {
+        if !is_rule_file(path) || entry.file_type().is_dir() {
+            continue;
+        }
+        if !entry.file_type().is_file() {
+            // A FIFO, socket or device named like a rule: reading it could block forever or
+            // never end, so it is reported and left alone.
+            skip(out, path, "not a regular file, not read".to_string());
             continue;
         }
         if path.to_str().is_none() {

@@ -134,6 +134,16 @@ pub fn rule_queries(
 ) -> Result<Vec<String>, ConvertError> {
     let mut queries = Vec::with_capacity(detection.conditions.len());
     for condition in &detection.conditions {
+        let depth = tree_depth(&condition.expr);
+        if depth > MAX_TREE_DEPTH {
+            return Err(input.error(
+                "condition",
+                &condition.path,
+                format!(
+                    "the condition chains too many `and`/`or` operands ({depth} levels in sigmac's tree, at most {MAX_TREE_DEPTH}); split it into smaller groups such as `1 of selection_*`"
+                ),
+            ));
+        }
         let builder = Builder { detection, input };
         let tree = builder.condition(&condition.expr)?;
         let tree = optimize_group(tree);
@@ -142,6 +152,25 @@ pub fn rule_queries(
         queries.push(renderer.out);
     }
     Ok(queries)
+}
+
+/// The deepest tree [`rule_queries`] converts. sigmac's parser nests `a or b or c …` one level
+/// per operand, and the builder, optimizer and renderer recurse over that tree, so an
+/// absurdly long chain (thousands of operands; the longest in SigmaHQ has 24) would overflow
+/// the stack of a rayon worker thread (2 MiB) instead of failing cleanly.
+const MAX_TREE_DEPTH: usize = 256;
+
+/// An upper bound of the depth of the sigmac tree of `expr`: an `and`/`or` chain of `n`
+/// operands is `n` levels deep above its deepest operand. The recursion itself is bounded by
+/// the condition parser's nesting limit.
+fn tree_depth(expr: &ConditionExpr) -> usize {
+    match expr {
+        ConditionExpr::Identifier(_) | ConditionExpr::Selector(_) => 1,
+        ConditionExpr::Not(inner) => 1 + tree_depth(inner),
+        ConditionExpr::And(items) | ConditionExpr::Or(items) => {
+            items.len() + items.iter().map(tree_depth).max().unwrap_or(0)
+        }
+    }
 }
 
 /// The one query of a rule document: the condition's query, or the OR of the queries of

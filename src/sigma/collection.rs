@@ -89,10 +89,22 @@ pub fn parse_file(path: &Path, relative: &Path, options: &ParseOptions) -> RuleF
         Ok(_) => {}
         Err(e) => return fail(Code::Io, format!("cannot read file: {e}")),
     }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return fail(Code::Io, format!("cannot read file: {e}")),
-    };
+    // Read at most one byte more than the limit: the file may have grown since `metadata`.
+    let limit = options.limits.max_file_size;
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path).and_then(|file| {
+        use std::io::Read as _;
+        file.take(limit.saturating_add(1)).read_to_end(&mut bytes)
+    });
+    if let Err(e) = read {
+        return fail(Code::Io, format!("cannot read file: {e}"));
+    }
+    if bytes.len() as u64 > limit {
+        return fail(
+            Code::FileTooLarge,
+            format!("file is larger than the limit of {limit} bytes"),
+        );
+    }
     match String::from_utf8(bytes) {
         Ok(text) => parse_source(path, relative, text, options),
         Err(e) => {

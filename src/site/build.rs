@@ -294,6 +294,18 @@ pub fn page_path(relative: &Path) -> PagePath {
     }
 }
 
+/// `id` in lower case when it is a UUID (`8-4-4-4-12` hex digits), else `None`.
+fn canonical_uuid(id: &str) -> Option<String> {
+    let groups: Vec<&str> = id.split('-').collect();
+    let shape = [8, 4, 4, 4, 12];
+    let ok = groups.len() == shape.len()
+        && groups
+            .iter()
+            .zip(shape)
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
+    ok.then(|| id.to_ascii_lowercase())
+}
+
 /// A rule file without a page, for the error page.
 #[derive(Debug, Clone, Serialize)]
 pub struct FailedFile {
@@ -957,11 +969,12 @@ impl Builder<'_> {
         n += 1;
         // Redirect stubs for renamed, obsolete and merged rules.
         for (id, &target) in &self.relations.redirects {
-            let segment = model::path_segment(id);
-            if segment != *id {
-                continue; // not a plain id, so no stable file name for it
-            }
-            let path = format!("id/{segment}");
+            // Rule data never names a file: only an id that is a UUID (hex digits and dashes in
+            // the 8-4-4-4-12 form) gets a stub, and the file name is that UUID in lower case.
+            let Some(uuid) = canonical_uuid(id) else {
+                continue;
+            };
+            let path = format!("id/{uuid}");
             let Some(entry) = self.entries.get(target) else {
                 continue;
             };

@@ -137,7 +137,9 @@ pub fn markdown_fence(text: &str, info: &str) -> String {
     out.push_str(&info);
     out.push('\n');
     for line in text.lines() {
-        out.push_str(line.strip_suffix('\r').unwrap_or(line));
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        // Control characters (NUL, ESC…) would reach the HTML page as they are.
+        out.extend(line.chars().filter(|&c| !c.is_control() || c == '\t'));
         out.push('\n');
     }
     out.push_str(&fence);
@@ -250,15 +252,40 @@ pub fn markdown_autolink(url: &str) -> String {
 /// One CSV cell: quoted when needed, and prefixed with `'` when a spreadsheet would read it as
 /// a formula (`=`, `+`, `-`, `@`, tab, carriage return first).
 pub fn csv_cell(text: &str) -> String {
+    // Control characters other than line breaks and tabs (NUL, ESC…) mean nothing in a cell and
+    // confuse spreadsheet importers.
+    let text: String = text
+        .chars()
+        .filter(|&c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+        .collect();
     let neutral = match text.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_string(),
+        _ => text,
     };
     if neutral.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", neutral.replace('"', "\"\""))
     } else {
         neutral
     }
+}
+
+/// Escapes text for HTML content and double-quoted attribute values, the way Tera does (`&`,
+/// `<`, `>`, `"`), and drops the control characters HTML forbids (all but tab, line feed and
+/// carriage return).
+pub fn html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Escapes text for XML content and attribute values.
@@ -375,6 +402,16 @@ mod tests {
         assert_eq!(csv_cell("+1"), "'+1");
         assert_eq!(csv_cell("-1"), "'-1");
         assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+    }
+
+    #[test]
+    fn html_escapes_markup_and_drops_controls() {
+        assert_eq!(
+            html("<a href=\"x\">&</a>\u{0}\u{1b}\t"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;\t"
+        );
+        assert_eq!(csv_cell("a\u{0}b"), "ab");
+        assert_eq!(markdown_fence("a\u{0}\u{7}b", ""), "```\nab\n```");
     }
 
     #[test]

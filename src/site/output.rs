@@ -64,6 +64,12 @@ impl Output {
                 });
             }
         }
+        let old = sibling(destination, "old");
+        if !destination.exists() && old.join(MARKER).is_file() {
+            // An earlier build was stopped between moving the previous site aside and moving
+            // the new one in (two renames, see `commit`): put the previous site back first.
+            std::fs::rename(&old, destination).map_err(|e| io(&old, e))?;
+        }
         let staging = sibling(destination, "building");
         if staging.exists() {
             // Left over by an interrupted build of this same folder.
@@ -275,6 +281,26 @@ mod tests {
         assert!(!site.join("index.html").exists());
         assert!(site.join("other.html").exists());
         assert!(!dir.path().join(".site.old").exists());
+    }
+
+    #[test]
+    fn a_build_stopped_during_the_swap_gets_the_previous_site_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let site = dir.path().join("site");
+        let first = Output::disk(&site).expect("first");
+        first.write("index.html", b"one").expect("write");
+        first.commit().expect("commit");
+        // The state `commit` leaves when killed between its two renames.
+        std::fs::rename(&site, dir.path().join(".site.old")).expect("aside");
+        std::fs::create_dir_all(dir.path().join(".site.building/rules")).expect("staging");
+        let second = Output::disk(&site).expect("second");
+        assert_eq!(
+            std::fs::read(site.join("index.html")).expect("restored"),
+            b"one"
+        );
+        drop(second);
+        assert!(!dir.path().join(".site.old").exists());
+        assert!(!dir.path().join(".site.building").exists());
     }
 
     #[test]

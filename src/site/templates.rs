@@ -94,6 +94,7 @@ impl Templates {
         register_markdown_filters(&mut markdown);
         let mut html = Tera::new();
         html.autoescape_on([".html", ".xml"]);
+        html.set_escape_fn(escape_html);
         html.register_filter("url_component", |s: &str, _: Kwargs, _: &State| {
             escape::url_component(s)
         });
@@ -166,6 +167,12 @@ fn template_error(name: &str, error: &tera::Error) -> SiteError {
 
 fn escape_markdown(input: &str, output: &mut dyn std::io::Write) -> std::io::Result<()> {
     output.write_all(escape::markdown_text(input).as_bytes())
+}
+
+/// Tera's HTML escaping (`&`, `<`, `>`, `"`), minus the control characters HTML forbids: a
+/// NUL or ESC in a rule must not reach a page (browsers and scrapers treat them unpredictably).
+fn escape_html(input: &str, output: &mut dyn std::io::Write) -> std::io::Result<()> {
+    output.write_all(escape::html(input).as_bytes())
 }
 
 fn register_markdown_filters(tera: &mut Tera) {
