@@ -611,7 +611,16 @@ fn scan_html(html: &str) -> Vec<String> {
                 name.as_str(),
                 "href" | "src" | "action" | "formaction" | "data" | "poster" | "srcset"
             );
-            if is_url && !safe_url(value) {
+            // The templates' own icon is an inline SVG image (no request outside the site);
+            // browsers never run script in an image, and rule text cannot make a <link>.
+            let template_icon = tag.name == "link"
+                && name == "href"
+                && value.starts_with("data:image/svg+xml,")
+                && tag
+                    .attributes
+                    .iter()
+                    .any(|(n, v)| n == "rel" && v == "icon");
+            if is_url && !template_icon && !safe_url(value) {
                 problems.push(format!("<{} {name}=\"{value}\">: unsafe URL", tag.name));
             }
             if tag.name == "meta" && value.to_ascii_lowercase().contains("url=") {
@@ -638,6 +647,8 @@ fn the_scanner_finds_live_markup() {
         "<a href=\"javascript:alert(1)\">x</a>",
         "<a href=\" JaVa&#x53;cript:alert(1)\">x</a>",
         "<a href='data:text/html,x'>x</a>",
+        "<a rel=\"icon\" href=\"data:image/svg+xml,x\">x</a>",
+        "<link rel=\"stylesheet\" href=\"data:image/svg+xml,x\">",
         "<div onclick=\"x\">y</div>",
         "<iframe src=\"https://example.org\"></iframe>",
         "<meta http-equiv=\"refresh\" content=\"0; url=javascript:alert(1)\">",
@@ -652,6 +663,7 @@ fn the_scanner_finds_live_markup() {
         "<a href=\"https://example.org/a%22onmouseover=%22x\">https://example.org/a\"onmouseover=\"x</a>",
         "<a href=\"../rules/x.html#frag\">x</a>",
         "<pre><code>if a < b then</code></pre>",
+        "<link rel=\"icon\" href=\"data:image/svg+xml,%3Csvg%3E\">",
     ];
     for html in escaped {
         assert_eq!(scan_html(html), Vec::<String>::new(), "{html}");
