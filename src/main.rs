@@ -301,6 +301,8 @@ fn convert(args: &ConvertArgs) -> Result<ExitCode> {
         }
     }
     out.flush()?;
+    // The process ends here: freeing every parsed rule one by one would only cost time.
+    std::mem::forget(loaded);
     Ok(if failed > 0 {
         ExitCode::from(1)
     } else {
@@ -571,7 +573,20 @@ fn build(args: &BuildArgs, global: &cli::GlobalOptions, color: bool) -> Result<E
     let templates = Templates::load(templates_dir.as_deref())?;
     let enricher = catalogs.enricher();
     let output = Output::disk(&destination)?;
-    let report = site::build(&options, &templates, &enricher, output)?;
+    let started = std::time::Instant::now();
+    let loaded = sigwiki::load::load(&options.inputs, &options.parse)?;
+    let parsed = started.elapsed();
+    let mut report = site::build_from(
+        &loaded.rules,
+        loaded.skipped,
+        &options,
+        &templates,
+        &enricher,
+        output,
+    )?;
+    report.timings.insert(0, ("load and parse", parsed));
+    // The process ends soon: freeing every parsed rule one by one would only cost time.
+    std::mem::forget(loaded.rules);
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
     for d in &report.diagnostics {
