@@ -18,6 +18,7 @@
 #                          pysigma-home/    HOME of the pySigma commands (its ATT&CK cache)
 #   RUNS_FAST, RUNS_SLOW timed runs per command for sigwiki and rsigma / for the Python tools
 #                        (default 10 / 3; --quick: 3 / 1)
+#   SCALE_FACTORS        corpus sizes of the scaling runs (default "1 4 16")
 #
 # Installs what is missing the way a user would: hyperfine and GNU time from Debian (apt-get),
 # the Python tools from PyPI into virtualenvs, rsigma from crates.io with cargo install. Then,
@@ -39,7 +40,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=1 ;;
     --no-build) build=0 ;;
     --output) report=${2:?--output needs a file}; shift ;;
-    -h | --help) sed -n '2,36p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,37p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -56,6 +57,8 @@ if [ "$quick" = 1 ]; then
 else
   runs_fast=${RUNS_FAST:-10} runs_slow=${RUNS_SLOW:-3}
 fi
+scale_factors=${SCALE_FACTORS:-1 4 16}
+case " $scale_factors " in *" 1 "*) ;; *) echo "SCALE_FACTORS must include 1" >&2; exit 2 ;; esac
 helpers=$repo/benches/compare
 
 log() { printf '\n== %s\n' "$*" >&2; }
@@ -153,7 +156,8 @@ rules=$(find "$corpus" -type f \( -name '*.yml' -o -name '*.yaml' \) | wc -l)
 
 # sigmac aborts the whole run on some rules (see compare/sigmac_aborts.py); it gets the corpus
 # without them. The list is cached per corpus content.
-corpus_key=$(find "$corpus" -type f -name '*.yml' -printf '%P %s %T@\n' | sort | sha256sum | cut -c1-16)
+corpus_key=$(cd "$corpus" && find . -type f -name '*.yml' -print0 | LC_ALL=C sort -z |
+  xargs -0 sha256sum | sha256sum | cut -c1-16)
 aborts=$cache/sigmac-aborts-$corpus_key.txt
 if [ ! -f "$aborts" ]; then
   log "finding the rules that abort sigmac (once per corpus)"
@@ -167,9 +171,11 @@ find "$sigmac_corpus" -type f ! -name '*.yml' -delete
 while IFS= read -r rel; do rm -f "$sigmac_corpus/$rel"; done <"$aborts"
 sigmac_rules=$(find "$sigmac_corpus" -type f | wc -l)
 
-log "writing 16 copies of the corpus for the scaling runs"
-python3 "$helpers/scale.py" "$corpus" "$work/copies" 16 >&2
-for factor in 1 4 16; do
+largest=0
+for factor in $scale_factors; do [ "$factor" -gt "$largest" ] && largest=$factor; done
+log "writing $largest copies of the corpus for the scaling runs"
+python3 "$helpers/scale.py" "$corpus" "$work/copies" "$largest" >&2
+for factor in $scale_factors; do
   mkdir -p "$work/x$factor"
   for i in $(seq 0 $((factor - 1))); do
     cp -al "$work/copies/copy-$(printf %02d "$i")" "$work/x$factor/"
@@ -200,11 +206,13 @@ count() {
   case "$id" in
     # sigwiki prints each failed rule as one `path: error: …` line on stderr.
     lucene-sigwiki | splunk-sigwiki) echo $((in - $(grep -c ': error: ' "$err" || true))) ;;
-    # One query per line, queries separated by blank lines (sigma-cli) or not (sigmac).
-    *-sigma-cli | *-sigmac) grep -c . "$out" || true ;;
-    native-rsigma-postgres) rsigma_count_converted "$out" "$err" ;;
     check-sigwiki) sed -n 's/^checked \([0-9]*\) files.*/\1/p' "$out" | tail -n 1 ;;
-    check-sigma-cli | check-rsigma) echo "" ;;
+    check-*) echo "" ;;
+    # sigma-cli separates queries by a blank line (a Splunk query can span lines).
+    *-sigma-cli) awk 'BEGIN { RS = "" } END { print NR }' "$out" ;;
+    # sigmac prints one query per line.
+    *-sigmac) grep -c . "$out" || true ;;
+    native-rsigma-postgres) rsigma_count_converted "$out" "$err" ;;
     build-* | scale-* | threads-*) find "$site/rules" -name '*.html' 2>/dev/null | wc -l ;;
     *) echo "" ;;
   esac
@@ -268,9 +276,9 @@ bench build-sigwiki build sigwiki "$rules" "$runs_fast" "$sw build $corpus --tar
 # Scaling: the same build on 1x, 4x and 16x the corpus, and on 1 and 2 threads.
 scale_runs=$runs_fast
 [ "$scale_runs" -gt 5 ] && scale_runs=5
-for factor in 1 4 16; do
+for factor in $scale_factors; do
   runs=$scale_runs
-  [ "$factor" = 16 ] && runs=$(((scale_runs + 1) / 2))
+  [ "$factor" -ge 16 ] && runs=$(((scale_runs + 1) / 2))
   bench "scale-x$factor" scaling sigwiki $((rules * factor)) "$runs" \
     "$sw build $work/x$factor --targets all -q -o @SITE@"
 done
@@ -281,6 +289,7 @@ done
 
 # Where a build spends its time, from one more 1x build.
 if "$sw" build --help | grep -q -- '--timings'; then stage_flag=--timings; else stage_flag=-v; fi
+echo "$stage_flag" >"$raw/stages-flag.txt"
 "$sw" build "$work/x1" --targets all $stage_flag -o "$work/site-stages" 2>"$raw/stages.txt" >/dev/null || true
 rm -rf "$work/site-stages"
 
@@ -310,7 +319,7 @@ pip_versions() { "$1/bin/python" -m pip list --format=freeze --disable-pip-versi
   printf 'v:rsigma\t%s\n' "$("$rsigma" --version)"
   printf 'v:python\t%s\n' "$(python3 --version | cut -d' ' -f2)"
   printf 'v:hyperfine\t%s\n' "$(hyperfine --version | cut -d' ' -f2)"
-  printf 'v:time\t%s\n' "$(/usr/bin/time --version 2>&1 | head -n 1)"
+  printf 'v:time\t%s\n' "GNU time $(dpkg-query -W -f='${Version}' time 2>/dev/null || /usr/bin/time --version 2>&1 | head -n 1)"
 } >"$raw/meta.tsv"
 
 python3 "$helpers/report.py" "$raw" >"$report"
