@@ -19,6 +19,8 @@
 #   RUNS_FAST, RUNS_SLOW timed runs per command for sigwiki and rsigma / for the Python tools
 #                        (default 10 / 3; --quick: 3 / 1)
 #   SCALE_FACTORS        corpus sizes of the scaling runs (default "1 4 16")
+#   SIGWIKI_BENCH_OUT    where the built sites go (default: /dev/shm when it has 6 GiB free,
+#                        else $TMPDIR); the 16x site is about 2.6 GB
 #
 # Installs what is missing the way a user would: hyperfine and GNU time from Debian (apt-get),
 # the Python tools from PyPI into virtualenvs, rsigma from crates.io with cargo install. Then,
@@ -40,7 +42,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=1 ;;
     --no-build) build=0 ;;
     --output) report=${2:?--output needs a file}; shift ;;
-    -h | --help) sed -n '2,37p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,36p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -150,7 +152,17 @@ raw=$repo/target/bench-compare
 rm -rf "$raw"
 mkdir -p "$raw"
 work=$(mktemp -d "${TMPDIR:-/tmp}/sigwiki-compare.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# The sites built go to memory (tmpfs) when there is room, so that the build figures measure
+# sigwiki rather than the disk: on a small VM, creating the 12,000 files of a 1x site on ext4
+# costs several seconds of kernel time and varies with the neighbours' I/O.
+if [ -n "${SIGWIKI_BENCH_OUT:-}" ]; then
+  sites=$(mktemp -d "$SIGWIKI_BENCH_OUT/sigwiki-sites.XXXXXX")
+elif [ -w /dev/shm ] && [ "$(df -Pk /dev/shm | awk 'NR == 2 {print $4}')" -gt $((6 * 1024 * 1024)) ]; then
+  sites=$(mktemp -d /dev/shm/sigwiki-sites.XXXXXX)
+else
+  sites=$work
+fi
+trap 'rm -rf "$work" "$sites"' EXIT
 
 rules=$(find "$corpus" -type f \( -name '*.yml' -o -name '*.yaml' \) | wc -l)
 
@@ -196,6 +208,7 @@ short() { # the command as the report shows it
   c=${c//$sw/sigwiki}
   c=${c//$sigmac_corpus/\$CORPUS_SIGMAC}
   c=${c//$corpus/\$CORPUS}
+  c=${c//$sites\//}
   c=${c//$work\//}
   printf '%s' "$c"
 }
@@ -227,7 +240,7 @@ rsigma_count_converted() {
 bench() {
   local id=$1 group=$2 tool=$3 in=$4 runs=$5 cmd=$6
   shift 6
-  local site=$work/site-$id
+  local site=$sites/site-$id
   local c=${cmd//@SITE@/$site}
   log "$id: $(short "$c")"
   # One run first: peak RSS, the output that is counted, and a check that the command runs
@@ -290,8 +303,8 @@ done
 # Where a build spends its time, from one more 1x build.
 if "$sw" build --help | grep -q -- '--timings'; then stage_flag=--timings; else stage_flag=-v; fi
 echo "$stage_flag" >"$raw/stages-flag.txt"
-"$sw" build "$work/x1" --targets all $stage_flag -o "$work/site-stages" 2>"$raw/stages.txt" >/dev/null || true
-rm -rf "$work/site-stages"
+"$sw" build "$work/x1" --targets all $stage_flag -o "$sites/site-stages" 2>"$raw/stages.txt" >/dev/null || true
+rm -rf "$sites/site-stages"
 
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -308,6 +321,7 @@ pip_versions() { "$1/bin/python" -m pip list --format=freeze --disable-pip-versi
   printf 'os\t%s\n' "$( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null), kernel $(uname -r)"
   printf 'load\t%s at the start, %s at the end\n' "$load_start" "$load_end"
   printf 'corpus\t%s\n' "$(short "$corpus")"
+  printf 'sites\t%s\n' "$(findmnt -n -o FSTYPE -T "$sites" 2>/dev/null || echo '?') ($sites)"
   printf 'rules\t%s\n' "$rules"
   printf 'sigmac_rules\t%s\n' "$sigmac_rules"
   printf 'sigmac_aborts\t%s\n' "$(wc -l <"$aborts")"

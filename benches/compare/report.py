@@ -99,6 +99,7 @@ def main() -> int:
     say(f"| system | {meta['os']} |")
     say(f"| load average | {meta['load']} |")
     say(f"| corpus | SigmaHQ (`{meta['corpus']}`), {int(meta['rules']):,} rule files |")
+    say(f"| built sites written to | {meta.get('sites', '?')} |")
     for key, label in [
         ("v:sigwiki", "sigwiki"),
         ("v:sigma-cli", "sigma-cli (pySigma)"),
