@@ -220,20 +220,20 @@ count() {
     # sigwiki prints each failed rule as one `path: error: …` line on stderr.
     lucene-sigwiki | splunk-sigwiki) echo $((in - $(grep -c ': error: ' "$err" || true))) ;;
     check-sigwiki) sed -n 's/^checked \([0-9]*\) files.*/\1/p' "$out" | tail -n 1 ;;
-    check-*) echo "" ;;
+    check-rsigma) sed -n 's/^Checked \([0-9]*\) file.*/\1/p' "$out" | tail -n 1 ;;
+    check-*) echo "" ;; # sigma check prints no count of the rules it checked
     # sigma-cli separates queries by a blank line (a Splunk query can span lines).
     *-sigma-cli) awk 'BEGIN { RS = "" } END { print NR }' "$out" ;;
     # sigmac prints one query per line.
     *-sigmac) grep -c . "$out" || true ;;
-    native-rsigma-postgres) rsigma_count_converted "$out" "$err" ;;
+    # rsigma prints the queries of its default format one after the other; its ndjson output
+    # (one more run, not timed) has one line per query.
+    native-rsigma-postgres)
+      "$rsigma" --output-format ndjson backend convert -t postgres --skip-unsupported "$corpus" 2>/dev/null |
+        grep -c . || true ;;
     build-* | scale-* | threads-*) find "$site/rules" -name '*.html' 2>/dev/null | wc -l ;;
     *) echo "" ;;
   esac
-}
-
-# rsigma backend convert prints one SQL statement per converted rule, each ending with `;`.
-rsigma_count_converted() {
-  grep -c ';$' "$1" || true
 }
 
 # bench ID GROUP TOOL RULES_IN RUNS COMMAND [HYPERFINE OPTIONS...]
