@@ -303,7 +303,7 @@ done
 # Where a build spends its time, from one more 1x build.
 if "$sw" build --help | grep -q -- '--timings'; then stage_flag=--timings; else stage_flag=-v; fi
 echo "$stage_flag" >"$raw/stages-flag.txt"
-"$sw" build "$work/x1" --targets all $stage_flag -o "$sites/site-stages" 2>"$raw/stages.txt" >/dev/null || true
+"$sw" build "$work/x1" --targets all $stage_flag -o "$sites/site-stages" >"$raw/stages.txt" 2>&1 || true
 rm -rf "$sites/site-stages"
 
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
