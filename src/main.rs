@@ -260,33 +260,31 @@ fn convert(args: &ConvertArgs) -> Result<ExitCode> {
         None => None,
     };
     let inputs = default_inputs(&args.paths);
-    let loaded =
-        sigwiki::load::load(&inputs, &ParseOptions::default()).context("cannot read the rules")?;
-    let rules = &loaded.rules;
-    use rayon::prelude::*;
-    let results: Vec<_> = rules
-        .files
-        .par_iter()
-        .map(|file| sigwiki::convert::convert_file_with(backend, file, rules, mapping.as_ref()))
-        .collect();
+    let batch = sigwiki::convert::batch::convert_inputs(
+        &inputs,
+        &ParseOptions::default(),
+        backend,
+        mapping.as_ref(),
+    )
+    .context("cannot read the rules")?;
     let mut failed = 0;
-    for (file, result) in rules.files.iter().zip(results) {
-        let rule = if inputs.contains(&file.path) {
-            file.path.clone()
+    for converted in &batch.converted {
+        let rule = if inputs.contains(&converted.path) {
+            &converted.path
         } else {
-            file.relative.clone()
+            &converted.relative
         };
         match args.format {
-            ConvertFormat::Text => match result {
+            ConvertFormat::Text => match &converted.result {
                 Ok(output) => out.write_all(output.as_bytes())?,
                 Err(e) => {
                     failed += 1;
-                    eprintln!("{}: error: {e}", file.path.display());
+                    eprintln!("{}: error: {e}", converted.path.display());
                 }
             },
             ConvertFormat::Jsonl => {
                 let rule = rule.to_string_lossy();
-                let line = match result {
+                let line = match &converted.result {
                     Ok(output) => {
                         serde_json::json!({"rule": rule, "target": name, "status": "ok", "output": output})
                     }
@@ -301,8 +299,6 @@ fn convert(args: &ConvertArgs) -> Result<ExitCode> {
         }
     }
     out.flush()?;
-    // The process ends here: freeing every parsed rule one by one would only cost time.
-    std::mem::forget(loaded);
     Ok(if failed > 0 {
         ExitCode::from(1)
     } else {

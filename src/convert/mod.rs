@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+pub mod batch;
 pub mod eql;
 pub mod es_qs;
 pub mod esql;

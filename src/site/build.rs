@@ -913,6 +913,8 @@ impl Builder<'_> {
         }
         jobs.push(("data-needed/index".to_string(), all));
 
+        // Largest pages first, so no thread is left rendering a huge page alone at the end.
+        jobs.sort_by_key(|(_, page)| std::cmp::Reverse(page.rules.len() + page.groups.len()));
         let counts: Vec<usize> = jobs
             .into_par_iter()
             .map(|(path, page)| self.list_page(&path, page))
