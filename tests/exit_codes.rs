@@ -115,3 +115,31 @@ fn build_exits_0_1_or_2() {
     );
     assert_eq!(code(&usage), Some(2), "{usage:?}");
 }
+
+/// A FIFO given as the rule to preview is refused at once: opening it must not wait for a
+/// writer that never comes.
+#[cfg(unix)]
+#[test]
+fn a_fifo_given_directly_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("pipe.yml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo is not available");
+        return;
+    }
+    let output = Command::cargo_bin("sigwiki")
+        .expect("binary")
+        .arg("preview")
+        .arg(&fifo)
+        .env("NO_COLOR", "1")
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .expect("runs");
+    assert_eq!(code(&output), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("pipe.yml") && stderr.contains("not a regular file"),
+        "{stderr}"
+    );
+}

@@ -197,7 +197,11 @@ def main() -> int:
     stages_file = raw / "stages.txt"
     stages = []
     if stages_file.is_file():
-        stages = re.findall(r"^\s+(.+?): (\d+(?:\.\d+)?) ms\s*$", stages_file.read_text(), re.M)
+        stages = re.findall(
+            r"^\s+([a-z][a-z &]*?):?\s+(\d+(?:\.\d+)?) ms(?:\s+[\d.]+ %)?\s*$",
+            stages_file.read_text(),
+            re.M,
+        )
     if stages:
         flag_file = raw / "stages-flag.txt"
         flag = flag_file.read_text().strip() if flag_file.is_file() else "--timings"
