@@ -278,12 +278,7 @@ impl Dialect for Esql {
             c.timespan.count,
             time_unit(c.timespan.unit)
         ));
-        let tests: Vec<String> = parts
-            .conditions()
-            .iter()
-            .map(|(op, n)| format!("{name} {} {}", op.symbol(), n.text))
-            .collect();
-        lines.push(format!("| where {}", tests.join(" and ")));
+        lines.push(format!("| where {}", parts.threshold_tests(name)));
         let mut text = lines.join("\n");
         text.push('\n');
         Ok(text)

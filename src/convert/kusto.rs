@@ -443,12 +443,7 @@ impl Dialect for Kusto {
             "| summarize {name} = {value} by bin(TimeGenerated, {}){groupby}",
             c.timespan.text
         ));
-        let tests: Vec<String> = parts
-            .conditions()
-            .iter()
-            .map(|(op, n)| format!("{name} {} {}", op.symbol(), n.text))
-            .collect();
-        lines.push(format!("| where {}", tests.join(" and ")));
+        lines.push(format!("| where {}", parts.threshold_tests(name)));
         let mut text = lines.join("\n");
         text.push('\n');
         Ok(text)

@@ -39,6 +39,15 @@ impl Parts<'_> {
         self.correlation.condition.clone()
     }
 
+    /// The condition as `name op n` tests joined by `and`, for a query's final `where`.
+    pub fn threshold_tests(&self, name: &str) -> String {
+        self.conditions()
+            .iter()
+            .map(|(op, n)| format!("{name} {} {}", op.symbol(), n.text))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    }
+
     /// Whether any referenced rule maps a `group-by` alias to one of its fields.
     pub fn has_aliases(&self) -> bool {
         self.rules.iter().any(|r| !r.aliases.is_empty())
