@@ -2,10 +2,8 @@
 
 use std::path::PathBuf;
 
-use rayon::prelude::*;
-
 use crate::sigma::{Diagnostic, ParseOptions, RuleSet, parse_file};
-use crate::walk::{WalkError, walk};
+use crate::walk::{WalkError, par_map_files};
 
 /// A loaded rule set and the paths the walk skipped.
 #[derive(Debug)]
@@ -16,16 +14,13 @@ pub struct Loaded {
     pub skipped: Vec<Diagnostic>,
 }
 
-/// Walks `inputs` and parses every rule file found, in parallel.
+/// Walks `inputs` and parses every rule file found, in parallel with the walk.
 pub fn load(inputs: &[PathBuf], options: &ParseOptions) -> Result<Loaded, WalkError> {
-    let walked = walk(inputs)?;
-    let files = walked
-        .files
-        .par_iter()
-        .map(|input| parse_file(&input.path, &input.relative, options))
-        .collect();
+    let (files, skipped) = par_map_files(inputs, |input| {
+        parse_file(&input.path, &input.relative, options)
+    })?;
     Ok(Loaded {
         rules: RuleSet::new(files),
-        skipped: walked.skipped,
+        skipped,
     })
 }

@@ -1,7 +1,13 @@
 //! Finding rule files: walks the given files and folders for `.yml`/`.yaml` files in sorted
 //! path order, following symbolic links only while they stay inside the folder being walked.
+//!
+//! [`walk`] collects what it finds; [`par_map_files`] hands each file to a parallel worker as
+//! soon as the walk finds it, so reading the folders overlaps with parsing the files (on a
+//! corpus of thousands of rules the walk alone was a tenth of a conversion, spent before any
+//! worker started).
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use thiserror::Error;
 use walkdir::WalkDir;
@@ -40,6 +46,15 @@ pub enum WalkError {
     },
 }
 
+/// One thing the walk came across, in walk order.
+#[derive(Debug)]
+pub enum Found {
+    /// A rule file to read.
+    File(InputFile),
+    /// A path left alone, and why.
+    Skipped(Diagnostic),
+}
+
 /// Whether `path` has a rule file extension.
 pub fn is_rule_file(path: &Path) -> bool {
     matches!(
@@ -51,41 +66,140 @@ pub fn is_rule_file(path: &Path) -> bool {
 /// Collects the rule files under `inputs` (files or folders).
 pub fn walk(inputs: &[PathBuf]) -> Result<Walk, WalkError> {
     let mut out = Walk::default();
+    for found in found(inputs)? {
+        match found {
+            Found::File(file) => out.files.push(file),
+            Found::Skipped(diagnostic) => out.skipped.push(diagnostic),
+        }
+    }
+    Ok(out)
+}
+
+/// The results of one batch of files handed to a worker (a skipped path as its diagnostic).
+type Batch<T> = Vec<Result<T, Diagnostic>>;
+
+/// Walks `inputs` and applies `f` to every rule file on the worker threads while the walk goes
+/// on; returns the results and the skipped paths, both in walk order.
+pub fn par_map_files<T, F>(inputs: &[PathBuf], f: F) -> Result<(Vec<T>, Vec<Diagnostic>), WalkError>
+where
+    T: Send,
+    F: Fn(InputFile) -> T + Sync + Send,
+{
+    // The walk runs on one worker and hands out batches of files; the other workers take them
+    // as they come. A batch, not a file, is the unit: a task per file cost more in scheduling
+    // than the overlap saved.
+    const BATCH: usize = 32;
+    let walk = found(inputs)?;
+    let done: Mutex<Vec<(usize, Batch<T>)>> = Mutex::new(Vec::new());
+    rayon::scope(|scope| {
+        let (f, done) = (&f, &done);
+        let hand_out = |number: usize, batch: Vec<Found>| {
+            scope.spawn(move |_| {
+                let results = batch
+                    .into_iter()
+                    .map(|found| match found {
+                        Found::File(file) => Ok(f(file)),
+                        Found::Skipped(diagnostic) => Err(diagnostic),
+                    })
+                    .collect();
+                done.lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push((number, results));
+            });
+        };
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut number = 0;
+        for found in walk {
+            batch.push(found);
+            if batch.len() == BATCH {
+                hand_out(
+                    number,
+                    std::mem::replace(&mut batch, Vec::with_capacity(BATCH)),
+                );
+                number += 1;
+            }
+        }
+        if !batch.is_empty() {
+            hand_out(number, batch);
+        }
+    });
+    let mut done = done
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    done.sort_unstable_by_key(|(number, _)| *number);
+    let mut results = Vec::new();
+    let mut skipped = Vec::new();
+    for result in done.into_iter().flat_map(|(_, batch)| batch) {
+        match result {
+            Ok(t) => results.push(t),
+            Err(diagnostic) => skipped.push(diagnostic),
+        }
+    }
+    Ok((results, skipped))
+}
+
+/// The walk of `inputs` as an iterator. Every input must exist: one that does not fails the
+/// whole walk before anything is found.
+pub fn found(inputs: &[PathBuf]) -> Result<impl Iterator<Item = Found> + Send, WalkError> {
+    let mut roots = Vec::with_capacity(inputs.len());
     for input in inputs {
         let meta = std::fs::metadata(input).map_err(|source| WalkError::Unreadable {
             path: input.clone(),
             source,
         })?;
-        if meta.is_file() {
-            out.files.push(InputFile {
-                path: input.clone(),
-                relative: input
-                    .file_name()
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| input.clone()),
-            });
-            continue;
-        }
-        walk_folder(input, &mut out);
+        roots.push((input.clone(), meta.is_file()));
     }
-    Ok(out)
+    Ok(roots.into_iter().flat_map(|(input, is_file)| {
+        if is_file {
+            let relative = input
+                .file_name()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| input.clone());
+            let file = Found::File(InputFile {
+                path: input,
+                relative,
+            });
+            Box::new(std::iter::once(file)) as Box<dyn Iterator<Item = Found> + Send>
+        } else {
+            Box::new(FolderWalk::new(input))
+        }
+    }))
 }
 
-fn walk_folder(root: &Path, out: &mut Walk) {
-    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    let skip = |out: &mut Walk, path: &Path, message: String| {
-        out.skipped
-            .push(Diagnostic::for_file(path, Code::SkippedPath, message));
-    };
-    let mut walker = WalkDir::new(root)
-        .follow_links(true)
-        .sort_by_file_name()
-        .into_iter();
-    while let Some(entry) = walker.next() {
+/// The walk of one folder.
+struct FolderWalk {
+    root: PathBuf,
+    canonical_root: PathBuf,
+    walker: walkdir::IntoIter,
+}
+
+impl FolderWalk {
+    fn new(root: PathBuf) -> Self {
+        let canonical_root = root.canonicalize().unwrap_or_else(|_| root.clone());
+        let walker = WalkDir::new(&root)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter();
+        FolderWalk {
+            root,
+            canonical_root,
+            walker,
+        }
+    }
+
+    /// What one entry of the walk amounts to, if anything.
+    fn visit(&mut self, entry: walkdir::Result<walkdir::DirEntry>) -> Option<Found> {
+        let skip = |path: &Path, message: String| {
+            Some(Found::Skipped(Diagnostic::for_file(
+                path,
+                Code::SkippedPath,
+                message,
+            )))
+        };
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                let path = e.path().unwrap_or(root).to_path_buf();
+                let path = e.path().unwrap_or(&self.root).to_path_buf();
                 let dangling = std::fs::symlink_metadata(&path)
                     .is_ok_and(|m| m.file_type().is_symlink())
                     && std::fs::metadata(&path).is_err();
@@ -100,55 +214,117 @@ fn walk_folder(root: &Path, out: &mut Walk) {
                             .map_or_else(|| e.to_string(), |io| io.to_string())
                     )
                 };
-                skip(out, &path, message);
-                continue;
+                return skip(&path, message);
             }
         };
         let path = entry.path();
         if entry.path_is_symlink() {
             match path.canonicalize() {
-                Ok(target) if target.starts_with(&canonical_root) => {}
+                Ok(target) if target.starts_with(&self.canonical_root) => {}
                 Ok(target) => {
-                    skip(
-                        out,
+                    if entry.file_type().is_dir() {
+                        self.walker.skip_current_dir();
+                    }
+                    return skip(
                         path,
                         format!(
                             "symbolic link to {} leaves the input folder, not followed",
                             target.display()
                         ),
                     );
-                    if entry.file_type().is_dir() {
-                        walker.skip_current_dir();
-                    }
-                    continue;
                 }
-                Err(e) => {
-                    skip(out, path, format!("broken symbolic link: {e}"));
-                    continue;
-                }
+                Err(e) => return skip(path, format!("broken symbolic link: {e}")),
             }
         }
         if !is_rule_file(path) || entry.file_type().is_dir() {
-            continue;
+            return None;
         }
         if !entry.file_type().is_file() {
             // A FIFO, socket or device named like a rule: reading it could block forever or
             // never end, so it is reported and left alone.
-            skip(out, path, "not a regular file, not read".to_string());
-            continue;
+            return skip(path, "not a regular file, not read".to_string());
         }
         if path.to_str().is_none() {
-            skip(
-                out,
+            return skip(
                 path,
                 "file name is not valid UTF-8; rename it to include it".to_string(),
             );
-            continue;
         }
-        let relative = path.strip_prefix(root).unwrap_or(path).to_path_buf();
-        out.files.push(InputFile {
-            path: path.to_path_buf(),
+        let relative = path.strip_prefix(&self.root).unwrap_or(path).to_path_buf();
+        Some(Found::File(InputFile {
+            path: entry.into_path(),
             relative,
+        }))
+    }
+}
+
+impl Iterator for FolderWalk {
+    type Item = Found;
+
+    fn next(&mut self) -> Option<Found> {
+        loop {
+            let entry = self.walker.next()?;
+            if let Some(found) = self.visit(entry) {
+                return Some(found);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tree of more files than one batch, with folders, other files and a broken link.
+    fn tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for folder in ["b", "a/z", "a/y", "c"] {
+            std::fs::create_dir_all(dir.path().join(folder)).unwrap();
+            for i in (0..37).rev() {
+                let name = format!("r{i}.{}", if i % 5 == 0 { "yaml" } else { "yml" });
+                std::fs::write(dir.path().join(folder).join(name), "title: t\n").unwrap();
+            }
+            std::fs::write(dir.path().join(folder).join("notes.txt"), "").unwrap();
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("b/link.yml")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_parallel_walk_keeps_the_walk_order() {
+        let dir = tree();
+        let inputs = vec![
+            dir.path().join("c"),
+            dir.path().to_path_buf(),
+            dir.path().join("a/y/r3.yml"),
+        ];
+        let walked = walk(&inputs).unwrap();
+        assert_eq!(walked.files.len(), 4 * 37 + 37 + 1);
+        let (files, skipped) = par_map_files(&inputs, |file| file).unwrap();
+        assert_eq!(files, walked.files);
+        assert_eq!(skipped, walked.skipped);
+        #[cfg(unix)]
+        assert!(skipped[0].file.ends_with("b/link.yml"), "{skipped:?}");
+        // Sorted by name within a folder, folders in place: `a/y` before `a/z` before `b`.
+        let first: Vec<_> = files[37..40].iter().map(|f| f.relative.clone()).collect();
+        assert_eq!(
+            first,
+            ["a/y/r0.yaml", "a/y/r1.yml", "a/y/r10.yaml"].map(PathBuf::from)
+        );
+    }
+
+    #[test]
+    fn a_missing_input_fails_the_walk_before_anything_is_read() {
+        let dir = tree();
+        let inputs = vec![dir.path().to_path_buf(), dir.path().join("missing")];
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let result = par_map_files(&inputs, |_| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         });
+        assert!(
+            matches!(result, Err(WalkError::Unreadable { path, .. }) if path.ends_with("missing"))
+        );
+        assert_eq!(calls.into_inner(), 0);
     }
 }

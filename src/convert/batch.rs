@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use super::mapping::FieldMapping;
 use super::{Backend, ConvertError, convert_file_with};
 use crate::sigma::{Diagnostic, ParseOptions, RuleFile, RuleSet, SigmaKind, parse_file};
-use crate::walk::{WalkError, walk};
+use crate::walk::{WalkError, par_map_files};
 
 /// One rule file's conversion.
 #[derive(Debug)]
@@ -48,39 +48,34 @@ enum FirstPass {
     Kept(RuleFile),
 }
 
-/// Walks `inputs`, then converts every rule file with `backend` (after `mapping`, if any).
+/// Walks `inputs` and converts every rule file with `backend` (after `mapping`, if any).
 pub fn convert_inputs(
     inputs: &[PathBuf],
     options: &ParseOptions,
     backend: &dyn Backend,
     mapping: Option<&FieldMapping>,
 ) -> Result<Batch, WalkError> {
-    let walked = walk(inputs)?;
     let alone = RuleSet::default();
-    let first: Vec<FirstPass> = walked
-        .files
-        .par_iter()
-        .map(|input| {
-            let file = parse_file(&input.path, &input.relative, options);
-            if needs_the_rule_set(&file) {
-                return FirstPass::Kept(file);
-            }
-            let ids = file
-                .documents
-                .iter()
-                .filter_map(|d| d.kind.meta().id.clone())
-                .collect();
-            let result = convert_file_with(backend, &file, &alone, mapping);
-            FirstPass::Done {
-                converted: Converted {
-                    path: file.path,
-                    relative: file.relative,
-                    result,
-                },
-                ids,
-            }
-        })
-        .collect();
+    let (first, skipped) = par_map_files(inputs, |input| {
+        let file = parse_file(&input.path, &input.relative, options);
+        if needs_the_rule_set(&file) {
+            return FirstPass::Kept(file);
+        }
+        let ids = file
+            .documents
+            .iter()
+            .filter_map(|d| d.kind.meta().id.clone())
+            .collect();
+        let result = convert_file_with(backend, &file, &alone, mapping);
+        FirstPass::Done {
+            converted: Converted {
+                path: file.path,
+                relative: file.relative,
+                result,
+            },
+            ids,
+        }
+    })?;
 
     let mut kept = Vec::new();
     let mut done = Vec::new();
@@ -122,10 +117,7 @@ pub fn convert_inputs(
         .collect();
     converted.extend(done.into_iter().map(|(c, _)| c));
     converted.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Batch {
-        converted,
-        skipped: walked.skipped,
-    })
+    Ok(Batch { converted, skipped })
 }
 
 /// Whether converting `file` needs the other files: it holds a correlation or a filter, or
