@@ -382,7 +382,7 @@ fn locate_with_fallback(
 ) -> Position {
     let primary = locator.locate(node);
     if let Some(global) = fallbacks.get(&node.document) {
-        if !node.segments.is_empty() && primary == locator.locate(&NodePath::root(node.document)) {
+        if !node.is_root() && primary == locator.locate(&NodePath::root(node.document)) {
             let mut in_global = node.clone();
             in_global.document = *global;
             return locator.locate(&in_global);

@@ -5,6 +5,8 @@
 //! value types, regexes, networks) and lowers each item to typed [`Value`]s, so backends never
 //! re-implement a modifier.
 
+use std::borrow::Cow;
+
 use serde_yaml::Value as Yaml;
 
 use super::condition::Condition;
@@ -213,7 +215,7 @@ pub(crate) fn parse_identifiers(
         let ident_path = path.key(&name);
         if let Some(body) = parse_body(value, &ident_path, problems, budget, 0) {
             identifiers.push(SearchIdentifier {
-                name,
+                name: name.into_owned(),
                 body,
                 path: ident_path,
             });
@@ -222,12 +224,13 @@ pub(crate) fn parse_identifiers(
     identifiers
 }
 
-/// A YAML key as a string (numbers and booleans as YAML writes them).
-pub(crate) fn key_string(key: &Yaml) -> Option<String> {
+/// A YAML key as a string (numbers and booleans as YAML writes them); borrowed for the string
+/// keys nearly every key is.
+pub(crate) fn key_string(key: &Yaml) -> Option<Cow<'_, str>> {
     match key {
-        Yaml::String(s) => Some(s.clone()),
-        Yaml::Number(n) => Some(n.to_string()),
-        Yaml::Bool(b) => Some(b.to_string()),
+        Yaml::String(s) => Some(Cow::Borrowed(s)),
+        Yaml::Number(n) => Some(Cow::Owned(n.to_string())),
+        Yaml::Bool(b) => Some(Cow::Owned(b.to_string())),
         _ => None,
     }
 }

@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -173,14 +174,25 @@ pub enum PathSegment {
 
 /// Where in a file a node is: the document (0-based, in a multi-document file) and the path of
 /// keys and indices from the document root.
+///
+/// Every search item of every rule keeps its path, and most paths are never read (only a problem
+/// reads one), so a path is a shared list: extending it allocates one link and never copies the
+/// path it extends.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct NodePath {
     /// Index of the YAML document in the file.
     pub document: usize,
-    /// Keys and indices from the document's root.
-    pub segments: Vec<PathSegment>,
+    /// The last step; its links lead back to the document's root.
+    last: Option<Arc<Link>>,
     /// Character offset inside the scalar the path ends at (for condition errors), if known.
     pub offset: Option<usize>,
+}
+
+/// One step of a [`NodePath`] and the path before it.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Link {
+    before: Option<Arc<Link>>,
+    segment: PathSegment,
 }
 
 impl NodePath {
@@ -188,7 +200,7 @@ impl NodePath {
     pub fn root(document: usize) -> Self {
         NodePath {
             document,
-            segments: Vec::new(),
+            last: None,
             offset: None,
         }
     }
@@ -215,20 +227,41 @@ impl NodePath {
         path
     }
 
+    /// Whether this is the root of its document.
+    pub fn is_root(&self) -> bool {
+        self.last.is_none()
+    }
+
+    /// The steps from the document's root.
+    pub fn segments(&self) -> Vec<&PathSegment> {
+        let mut segments = Vec::new();
+        let mut link = self.last.as_deref();
+        while let Some(l) = link {
+            segments.push(&l.segment);
+            link = l.before.as_deref();
+        }
+        segments.reverse();
+        segments
+    }
+
     fn with(&self, segment: PathSegment) -> Self {
-        let mut path = self.clone();
-        path.segments.push(segment);
-        path.offset = None;
-        path
+        NodePath {
+            document: self.document,
+            last: Some(Arc::new(Link {
+                before: self.last.clone(),
+                segment,
+            })),
+            offset: None,
+        }
     }
 }
 
 impl fmt::Display for NodePath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.segments.is_empty() {
+        if self.is_root() {
             return f.write_str("<document>");
         }
-        for (i, segment) in self.segments.iter().enumerate() {
+        for (i, segment) in self.segments().into_iter().enumerate() {
             match segment {
                 PathSegment::Key(k) | PathSegment::KeyName(k) => {
                     if i > 0 {

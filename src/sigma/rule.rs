@@ -1,6 +1,7 @@
 //! The rule model: metadata shared by every kind of Sigma document, detection rules, correlation
 //! rules and filter rules, and their construction from one YAML document.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde_yaml::{Mapping, Value as Yaml};
@@ -909,8 +910,8 @@ fn parse_metadata(
     check_tags(&meta.tags, &root.key("tags"), problems);
     for (key, value) in doc {
         let Some(key) = key_string(key) else { continue };
-        if !KNOWN_KEYS.contains(&key.as_str()) && key != "action" {
-            meta.custom.push((key, value.clone()));
+        if !KNOWN_KEYS.contains(&key.as_ref()) && key != "action" {
+            meta.custom.push((key.into_owned(), value.clone()));
         }
     }
     if options.recommend_fields {
@@ -1111,7 +1112,7 @@ fn required_logsource(
                 let text = string_value(value);
                 if text.is_none()
                     && !matches!(value, Yaml::Null)
-                    && ["category", "product", "service", "definition"].contains(&key.as_str())
+                    && ["category", "product", "service", "definition"].contains(&key.as_ref())
                 {
                     problems.push(Problem::at(
                         Code::InvalidType,
@@ -1125,7 +1126,7 @@ fn required_logsource(
                 }
                 if let Some(value) = text
                     .as_deref()
-                    .filter(|_| ["category", "product", "service"].contains(&key.as_str()))
+                    .filter(|_| ["category", "product", "service"].contains(&key.as_ref()))
                 {
                     let standard = !value.is_empty()
                         && value.bytes().all(|b| {
@@ -1143,12 +1144,12 @@ fn required_logsource(
                         ));
                     }
                 }
-                match key.as_str() {
+                match key.as_ref() {
                     "category" => ls.category = text,
                     "product" => ls.product = text,
                     "service" => ls.service = text,
                     "definition" => ls.definition = text,
-                    _ => ls.custom.push((key, value.clone())),
+                    _ => ls.custom.push((key.into_owned(), value.clone())),
                 }
             }
             if ls.category.is_none() && ls.product.is_none() && ls.service.is_none() {
@@ -1239,7 +1240,8 @@ fn parse_conditions(
     let names: Vec<String> = map
         .keys()
         .filter_map(key_string)
-        .filter(|k| !matches!(k.as_str(), "condition" | "timeframe" | "rules"))
+        .filter(|k| !matches!(k.as_ref(), "condition" | "timeframe" | "rules"))
+        .map(Cow::into_owned)
         .collect();
     let mut conditions = Vec::new();
     for (text, cpath) in condition_texts(value, &path.key("condition"), problems) {
@@ -1601,7 +1603,7 @@ fn parse_correlation(
                         continue;
                     };
                     match string_value(field) {
-                        Some(field) => pairs.push((rule, field)),
+                        Some(field) => pairs.push((rule.into_owned(), field)),
                         None => problems.push(Problem::at(
                             Code::InvalidType,
                             &alias_path.key(&rule),
@@ -1613,7 +1615,7 @@ fn parse_correlation(
                     }
                 }
                 aliases.push(FieldAlias {
-                    alias,
+                    alias: alias.into_owned(),
                     fields: pairs,
                 });
             }

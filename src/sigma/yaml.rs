@@ -300,7 +300,7 @@ impl Locator {
             return Position::START;
         };
         let mut position = node.position();
-        for segment in &path.segments {
+        for segment in path.segments() {
             match (segment, node) {
                 (PathSegment::Key(key), Node::Mapping { entries, .. }) => {
                     match entries.iter().find(|(k, _, _)| k == key) {
