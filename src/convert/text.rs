@@ -308,10 +308,28 @@ impl CharSet {
 
     /// Whether `c` is in the set.
     pub fn contains(&self, c: char) -> bool {
-        c.is_ascii() && {
-            let b = c as usize;
-            self.0[b / 64] & (1 << (b % 64)) != 0
+        u8::try_from(c).is_ok_and(|b| self.contains_byte(b))
+    }
+
+    /// Whether byte `b` is (an ASCII character) in the set.
+    fn contains_byte(&self, b: u8) -> bool {
+        let b = usize::from(b);
+        b < 128 && self.0[b / 64] & (1 << (b % 64)) != 0
+    }
+
+    /// Appends `text` to `out`, with `escape` before every character in the set. The set holds
+    /// ASCII only, which never occurs inside a multi-byte UTF-8 sequence, so the text is scanned
+    /// as bytes and copied in runs.
+    pub fn escape_into(&self, text: &str, escape: &str, out: &mut String) {
+        let mut run = 0;
+        for (i, b) in text.bytes().enumerate() {
+            if self.contains_byte(b) {
+                out.push_str(&text[run..i]);
+                out.push_str(escape);
+                run = i;
+            }
         }
+        out.push_str(&text[run..]);
     }
 }
 
@@ -325,26 +343,14 @@ pub fn escape_string(s: &SigmaString, style: &StrStyle, add_escaped: &str) -> St
         add_escaped,
     ]);
     s.render(style.wildcard_multi, style.wildcard_single, |text, out| {
-        for c in text.chars() {
-            if special.contains(c) {
-                out.push_str(style.escape);
-            }
-            out.push(c);
-        }
+        special.escape_into(text, style.escape, out);
     })
 }
 
 /// The regular expression a string pattern matches (pySigma's `SigmaString.to_regex`).
 pub fn string_to_regex(s: &SigmaString, extra_escaped: &str) -> String {
     let meta = CharSet::of(&[".*+?^$[](){}\\|", extra_escaped]);
-    s.render(".*", ".", |text, out| {
-        for c in text.chars() {
-            if meta.contains(c) {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-    })
+    s.render(".*", ".", |text, out| meta.escape_into(text, "\\", out))
 }
 
 /// Escapes a regular expression: every occurrence of one of `escaped` (and of `\` when
@@ -1243,6 +1249,19 @@ mod tests {
         );
         let q = SigmaString::literal("say \"hi\"");
         assert_eq!(escape_string(&q, &style, ""), r#"say \"hi\""#);
+    }
+
+    #[test]
+    fn escaping_keeps_multibyte_text_whole() {
+        let set = CharSet::of(&["\"*", ":"]);
+        let mut out = String::new();
+        set.escape_into("é:ü\"日本*", "\\", &mut out);
+        assert_eq!(out, "é\\:ü\\\"日本\\*");
+        out.clear();
+        set.escape_into("", "\\", &mut out);
+        set.escape_into("::", "\\", &mut out);
+        assert_eq!(out, "\\:\\:");
+        assert!(set.contains(':') && !set.contains('é') && !set.contains('a'));
     }
 
     #[test]

@@ -217,7 +217,16 @@ impl SigmaString {
         any_char: &str,
         mut escape: impl FnMut(&str, &mut String),
     ) -> String {
-        let mut out = String::new();
+        let written: usize = self
+            .pieces
+            .iter()
+            .map(|piece| match piece {
+                Piece::Text(t) => t.len(),
+                _ => any_string.len(),
+            })
+            .sum();
+        // Room for the text and a few escapes: most strings are rendered without growing.
+        let mut out = String::with_capacity(written + 8);
         for piece in &self.pieces {
             match piece {
                 Piece::Text(t) => escape(t, &mut out),
