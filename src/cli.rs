@@ -248,6 +248,10 @@ pub struct SiteArgs {
     /// A local atomic-red-team checkout, for the names of the triggering tests.
     #[arg(long, value_name = "DIR")]
     pub atomics: Option<PathBuf>,
+    /// A field mapping applied to every rule before its queries are written: a YAML file, or
+    /// the name of a built-in one (`winlogbeat`, `ecs-windows`).
+    #[arg(long, value_name = "MAPPING")]
+    pub mapping: Option<PathBuf>,
 }
 
 /// `sigwiki build`.

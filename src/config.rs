@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::convert::mapping::FieldMapping;
+
 /// The name `sigwiki` looks for in the current directory when `--config` is not given.
 pub const DEFAULT_FILE: &str = "sigwiki.toml";
 
@@ -43,6 +45,10 @@ site_url = ""
 # attack = "attack.json"            # written by `sigwiki attack import` (default: embedded v19.1)
 # data_needed = "data-needed"       # YAML files adding to or overriding Data Needed entries
 # atomics = "../atomic-red-team"    # a local checkout, for the names of the triggering tests
+
+# A field mapping applied before the queries are written: a YAML file (format: data/mappings/README.md
+# in the sigwiki repository), or the name of a built-in mapping, "winlogbeat" or "ecs-windows".
+# mapping = "winlogbeat"
 "#;
 
 /// Settings read from `sigwiki.toml`. Every key is optional.
@@ -69,6 +75,8 @@ pub struct Config {
     pub data_needed: Option<PathBuf>,
     /// A local atomic-red-team checkout, for test-level triggers.
     pub atomics: Option<PathBuf>,
+    /// A field mapping file, or the name of a built-in mapping.
+    pub mapping: Option<PathBuf>,
 }
 
 /// A settings file that cannot be used.
@@ -149,6 +157,17 @@ impl Config {
         self.attack.iter_mut().for_each(resolve);
         self.data_needed.iter_mut().for_each(resolve);
         self.atomics.iter_mut().for_each(resolve);
+        // A built-in mapping's name stays a name, unless a file of that name sits beside the
+        // settings file.
+        if let Some(mapping) = &mut self.mapping {
+            let beside = folder.join(&*mapping);
+            let builtin = mapping
+                .to_str()
+                .is_some_and(|name| FieldMapping::builtin_names().any(|b| b == name));
+            if mapping.is_relative() && (!builtin || beside.exists()) {
+                *mapping = beside;
+            }
+        }
     }
 }
 

@@ -534,6 +534,11 @@ fn setup(site_args: &SiteArgs, paths: &[PathBuf]) -> Result<Setup> {
             ..Limits::default()
         },
     };
+    if let Some(spec) = site_args.mapping.as_ref().or(config.mapping.as_ref()) {
+        let mapping = sigwiki::convert::mapping::FieldMapping::load(spec)
+            .context("cannot load the field mapping")?;
+        options.mapping = Some(std::sync::Arc::new(mapping));
+    }
     let templates_dir = site_args
         .templates
         .clone()

@@ -260,3 +260,94 @@ fn build_reports_the_warnings_check_reports() {
         .expect("page");
     assert!(page.contains("[revoked-attack-tag\\]"), "{page}");
 }
+
+#[test]
+fn a_field_mapping_renames_the_fields_of_every_query_and_the_page_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("site");
+    sigwiki()
+        .args(["build", "-q", "rules", "--mapping", "winlogbeat", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let page = std::fs::read_to_string(out.join("rules/sysmon_rundll32_net_connections.md"))
+        .expect("rule page");
+    assert!(
+        page.contains("> The queries use the field names of the `winlogbeat` field mapping."),
+        "{page}"
+    );
+    assert!(
+        page.contains("winlog.event_data.Image.keyword:*\\\\rundll32.exe"),
+        "{page}"
+    );
+    assert!(!page.contains(" Image.keyword:"), "{page}");
+
+    // Without a mapping, neither the note nor a mapped name.
+    let plain = sigwiki()
+        .args(["preview", "rules/sysmon_rundll32_net_connections.yml"])
+        .output()
+        .expect("run");
+    let plain = String::from_utf8_lossy(&plain.stdout);
+    assert!(
+        !plain.contains("field mapping") && !plain.contains("winlog."),
+        "{plain}"
+    );
+}
+
+#[test]
+fn the_settings_file_names_a_built_in_mapping_or_a_file_beside_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("sigwiki.toml");
+    let rule = crate_root().join("rules/sysmon_rundll32_net_connections.yml");
+    std::fs::write(&config, "mapping = \"winlogbeat\"\n").expect("write");
+    let output = sigwiki()
+        .arg("preview")
+        .arg(&rule)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("winlog.event_data.Image"));
+
+    // A relative path is relative to the settings file.
+    std::fs::create_dir(dir.path().join("maps")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("maps/lab.yml"),
+        "name: lab\nfields:\n  Image: process.path\n",
+    )
+    .expect("write");
+    std::fs::write(&config, "mapping = \"maps/lab.yml\"\n").expect("write");
+    let output = sigwiki()
+        .arg("preview")
+        .arg(&rule)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{output:?}");
+    let page = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        page.contains("process.path.keyword:*\\\\rundll32.exe"),
+        "{page}"
+    );
+    assert!(page.contains("`lab` field mapping"), "{page}");
+}
+
+#[test]
+fn an_unknown_mapping_is_a_usage_error_that_builds_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("site");
+    let output = sigwiki()
+        .args(["build", "rules", "--mapping", "no-such-mapping", "-o"])
+        .arg(&out)
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no-such-mapping") && stderr.contains("winlogbeat"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}

@@ -4,13 +4,15 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 use tera::{Context, Value};
 
-use crate::convert::{Backend, convert_file};
+use crate::convert::mapping::FieldMapping;
+use crate::convert::{Backend, convert_file_with};
 use crate::sigma::{Diagnostic, ParseOptions, RuleFile, RuleSet, SigmaKind};
 
 use super::coverage;
@@ -44,6 +46,8 @@ pub struct BuildOptions {
     pub progress: bool,
     /// Add the live-reload script (`sigwiki serve`).
     pub live_reload: bool,
+    /// The field mapping applied before every conversion (`--mapping`), if any.
+    pub mapping: Option<Arc<FieldMapping>>,
 }
 
 impl std::fmt::Debug for BuildOptions {
@@ -57,6 +61,7 @@ impl std::fmt::Debug for BuildOptions {
                 "targets",
                 &self.targets.iter().map(|t| t.name()).collect::<Vec<_>>(),
             )
+            .field("mapping", &self.mapping.as_ref().map(|m| &m.name))
             .finish_non_exhaustive()
     }
 }
@@ -73,6 +78,7 @@ impl BuildOptions {
             parse: ParseOptions::default(),
             progress: false,
             live_reload: false,
+            mapping: None,
         }
     }
 }
@@ -560,14 +566,20 @@ impl Builder<'_> {
         let Some(file) = self.rules.files.get(entry.file) else {
             return Ok(0);
         };
-        let queries = queries(file, self.rules, &self.options.targets);
+        let queries = queries(
+            file,
+            self.rules,
+            &self.options.targets,
+            self.options.mapping.as_deref(),
+        );
         let neighbours = Neighbours {
             entries: self.entries,
             relations: self.relations,
             indexes: self.indexes,
             catalog: self.enricher.matrix().is_some(),
         };
-        let page = rule_page(entry, file, neighbours, i, queries);
+        let mut page = rule_page(entry, file, neighbours, i, queries);
+        page.field_mapping = self.options.mapping.as_ref().map(|m| m.name.clone());
         let markdown = self.templates.render_markdown(
             "rule.md",
             &Context::from_serialize(&page).map_err(|e| SiteError::Template {
@@ -1015,16 +1027,18 @@ fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// Converts `file` for each target, as the target's reference converter prints a file.
+/// Converts `file` for each target (after `mapping`, if any), as the target's reference
+/// converter prints a file.
 pub fn queries(
     file: &RuleFile,
     rules: &RuleSet,
     targets: &[&'static dyn Backend],
+    mapping: Option<&FieldMapping>,
 ) -> Vec<QueryItem> {
     targets
         .iter()
         .map(|backend| {
-            let result = convert_file(*backend, file, rules);
+            let result = convert_file_with(*backend, file, rules, mapping);
             QueryItem {
                 target: backend.name().to_string(),
                 title: backend.title().to_string(),
@@ -1216,6 +1230,7 @@ pub fn rule_page<'a>(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         queries,
+        field_mapping: None,
         warnings: {
             let mut warnings: Vec<&Diagnostic> = file
                 .diagnostics

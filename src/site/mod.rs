@@ -126,14 +126,15 @@ pub fn preview(
     let entries = std::slice::from_ref(&entry);
     let relations = model::relations(entries, &rules);
     let indexes = build::Indexes::new(entries);
-    let queries = build::queries(file, &rules, &options.targets);
+    let queries = build::queries(file, &rules, &options.targets, options.mapping.as_deref());
     let neighbours = build::Neighbours {
         entries,
         relations: &relations,
         indexes: &indexes,
         catalog: enricher.matrix().is_some(),
     };
-    let page = build::rule_page(&entry, file, neighbours, 0, queries);
+    let mut page = build::rule_page(&entry, file, neighbours, 0, queries);
+    page.field_mapping = options.mapping.as_ref().map(|m| m.name.clone());
     let context = tera::Context::from_serialize(&page).map_err(|e| SiteError::Template {
         name: "rule.md".to_string(),
         message: e.to_string(),

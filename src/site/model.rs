@@ -513,6 +513,8 @@ pub struct RulePage<'a> {
     pub file_name: String,
     /// Query sections, one per configured target, in order.
     pub queries: Vec<QueryItem>,
+    /// The name of the field mapping the queries were converted with, if any.
+    pub field_mapping: Option<String>,
     /// Warnings about the rule file (`file:line:col: message`).
     pub warnings: Vec<String>,
 }
