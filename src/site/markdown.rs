@@ -39,6 +39,81 @@ pub fn to_html(markdown: &str) -> String {
     let events = transform(events);
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut out, events.into_iter());
+    isolate_bidi_controls(out)
+}
+
+/// The invisible characters that reorder how the text after them is displayed (Unicode
+/// bidirectional formatting characters), with their names.
+const BIDI_CONTROLS: &[(char, &str)] = &[
+    ('\u{061C}', "ARABIC LETTER MARK"),
+    ('\u{200E}', "LEFT-TO-RIGHT MARK"),
+    ('\u{200F}', "RIGHT-TO-LEFT MARK"),
+    ('\u{202A}', "LEFT-TO-RIGHT EMBEDDING"),
+    ('\u{202B}', "RIGHT-TO-LEFT EMBEDDING"),
+    ('\u{202C}', "POP DIRECTIONAL FORMATTING"),
+    ('\u{202D}', "LEFT-TO-RIGHT OVERRIDE"),
+    ('\u{202E}', "RIGHT-TO-LEFT OVERRIDE"),
+    ('\u{2066}', "LEFT-TO-RIGHT ISOLATE"),
+    ('\u{2067}', "RIGHT-TO-LEFT ISOLATE"),
+    ('\u{2068}', "FIRST STRONG ISOLATE"),
+    ('\u{2069}', "POP DIRECTIONAL ISOLATE"),
+];
+
+/// Whether `text` holds one of [`BIDI_CONTROLS`], looked for in its UTF-8 bytes: every page
+/// is checked, and few have one.
+fn contains_bidi_control(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(found) = bytes[from..].iter().position(|&b| b == 0xE2 || b == 0xD8) {
+        let at = from + found;
+        let control = matches!(
+            (bytes[at], bytes.get(at + 1), bytes.get(at + 2)),
+            (0xD8, Some(0x9C), _)
+                | (0xE2, Some(0x80), Some(0x8E | 0x8F | 0xAA..=0xAE))
+                | (0xE2, Some(0x81), Some(0xA6..=0xA9))
+        );
+        if control {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
+/// Wraps every bidirectional formatting character of the page's text in an isolating
+/// `<span class="bidi">` that the stylesheet labels (`U+202E`). Rules that detect
+/// right-to-left-override tricks contain the character itself; shown bare, it reversed the rest
+/// of its line, queries included, so that what a reader saw was not what the query said. The
+/// character stays in the text, so a copied query still matches it; the isolation ends its
+/// effect at the span.
+fn isolate_bidi_controls(html: String) -> String {
+    if !contains_bidi_control(&html) {
+        return html;
+    }
+    let name_of = |c: char| BIDI_CONTROLS.iter().find(|(b, _)| *b == c).map(|(_, n)| *n);
+    let mut out = String::with_capacity(html.len() + 128);
+    // Only text is changed, never a tag or its attribute values.
+    let mut in_tag = false;
+    let mut quote: Option<char> = None;
+    for c in html.chars() {
+        match (in_tag, quote, c) {
+            (true, Some(q), _) if c == q => quote = None,
+            (true, None, '"' | '\'') => quote = Some(c),
+            (true, None, '>') => in_tag = false,
+            (false, _, '<') => in_tag = true,
+            (false, _, _) => {
+                if let Some(name) = name_of(c) {
+                    let code = format!("U+{:04X}", u32::from(c));
+                    out.push_str(&format!(
+                        "<span class=\"bidi\" data-cp=\"{code}\" title=\"{code} {name}\">{c}</span>"
+                    ));
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
     out
 }
 
@@ -238,6 +313,28 @@ fn attribute(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bidi_controls_are_isolated_and_labelled_in_text_only() {
+        let md = "A [link](x.md \"t\u{202E}t\") and `a\u{202E}b`\n\n```\nCommandLine:*\u{202E}* OR x\n```\n";
+        let html = to_html(md);
+        let span = "<span class=\"bidi\" data-cp=\"U+202E\" title=\"U+202E RIGHT-TO-LEFT OVERRIDE\">\u{202E}</span>";
+        assert!(html.contains(&format!("<code>a{span}b</code>")), "{html}");
+        assert!(
+            html.contains(&format!("CommandLine:*{span}* OR x")),
+            "{html}"
+        );
+        // The attribute keeps its character, unwrapped.
+        assert!(html.contains("title=\"t\u{202E}t\""), "{html}");
+        assert_eq!(html.matches(span).count(), 2, "{html}");
+        // Pages without them are returned as they are.
+        let plain = to_html("a → b … `c` \u{2065}\u{202F}\n");
+        assert!(!plain.contains("bidi"), "{plain}");
+        for (c, _) in BIDI_CONTROLS {
+            assert!(contains_bidi_control(&format!("x{c}")), "{c:?}");
+        }
+        assert!(!contains_bidi_control("\u{0600}\u{200D}\u{2070}\u{E2}"));
+    }
 
     #[test]
     fn md_links_become_html_links_and_unsafe_links_text() {
