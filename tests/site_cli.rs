@@ -299,16 +299,19 @@ fn the_settings_file_names_a_built_in_mapping_or_a_file_beside_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("sigwiki.toml");
     let rule = crate_root().join("rules/sysmon_rundll32_net_connections.yml");
+    let preview = || {
+        let output = sigwiki()
+            .arg("preview")
+            .arg(&rule)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .expect("run");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
     std::fs::write(&config, "mapping = \"winlogbeat\"\n").expect("write");
-    let output = sigwiki()
-        .arg("preview")
-        .arg(&rule)
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .expect("run");
-    assert!(output.status.success(), "{output:?}");
-    assert!(String::from_utf8_lossy(&output.stdout).contains("winlog.event_data.Image"));
+    assert!(preview().contains("winlog.event_data.Image"));
 
     // A relative path is relative to the settings file.
     std::fs::create_dir(dir.path().join("maps")).expect("mkdir");
@@ -318,15 +321,7 @@ fn the_settings_file_names_a_built_in_mapping_or_a_file_beside_it() {
     )
     .expect("write");
     std::fs::write(&config, "mapping = \"maps/lab.yml\"\n").expect("write");
-    let output = sigwiki()
-        .arg("preview")
-        .arg(&rule)
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .expect("run");
-    assert!(output.status.success(), "{output:?}");
-    let page = String::from_utf8_lossy(&output.stdout);
+    let page = preview();
     assert!(
         page.contains("process.path.keyword:*\\\\rundll32.exe"),
         "{page}"
