@@ -86,7 +86,13 @@ fn read_opened(file: &mut std::fs::File, size: u64, limit: u64) -> std::io::Resu
         file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
         return Ok(bytes);
     }
-    bytes.resize(usize::try_from(size).unwrap_or(usize::MAX), 0);
+    let size = usize::try_from(size).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::OutOfMemory,
+            "the file is larger than this machine can address",
+        )
+    })?;
+    bytes.resize(size, 0);
     let mut filled = 0;
     while filled < bytes.len() {
         match file.read(&mut bytes[filled..]) {
