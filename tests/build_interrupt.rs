@@ -23,23 +23,14 @@ fn sigwiki() -> Command {
 
 /// Every file under `dir` with its bytes, by relative path.
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("read").filter_map(|e| e.ok()) {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let relative = path.strip_prefix(dir).expect("inside");
-                out.insert(
-                    relative.to_string_lossy().into_owned(),
-                    std::fs::read(&path).expect("read"),
-                );
-            }
-        }
-    }
-    out
+    common::files_under(dir)
+        .into_iter()
+        .map(|path| {
+            let relative = path.strip_prefix(dir).expect("inside");
+            let bytes = std::fs::read(&path).expect("read");
+            (relative.to_string_lossy().into_owned(), bytes)
+        })
+        .collect()
 }
 
 /// A rule folder big enough that its build is still writing pages when it is stopped.

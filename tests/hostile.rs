@@ -7,6 +7,7 @@
 //! rendering in the built Markdown, HTML, JSON or CSV. A scan of every generated HTML page then
 //! fails on any live markup coming from a rule (see [`scan_html`]).
 
+mod common;
 mod site_common;
 
 use std::collections::BTreeSet;
@@ -371,7 +372,7 @@ fn nothing_is_written_outside_the_output_folder() {
     ] {
         assert!(!std::env::temp_dir().join(evil).exists(), "{evil}");
     }
-    for file in site_common_files(&built.out) {
+    for file in common::files_under(&built.out) {
         let relative = file.strip_prefix(&built.out).expect("inside");
         let name = relative.to_string_lossy();
         assert!(
@@ -387,23 +388,6 @@ fn nothing_is_written_outside_the_output_folder() {
         let text = read_lossy(&file).unwrap_or_default();
         assert!(!text.contains("sigwiki-outside-secret"), "{name}");
     }
-}
-
-fn site_common_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("read").filter_map(|e| e.ok()) {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Tags the templates and the Markdown conversion produce; any other tag on a page came from
@@ -675,7 +659,7 @@ fn no_html_page_carries_live_rule_markup() {
     let built = build();
     let mut problems = Vec::new();
     let mut pages = 0;
-    for file in site_common_files(&built.out) {
+    for file in common::files_under(&built.out) {
         if file.extension().is_none_or(|e| e != "html") {
             continue;
         }

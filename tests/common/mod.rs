@@ -1,8 +1,9 @@
-//! Helpers shared by integration tests: locating the shared corpus, oracle and data folders.
+//! Helpers shared by integration tests: locating the shared corpus, oracle and data folders, and
+//! listing the files of a built site.
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The shared folder (`$SIGWIKI_SHARED`, or `../shared` beside the crate), if present.
 pub fn shared_dir() -> Option<PathBuf> {
@@ -22,4 +23,16 @@ pub fn shared_or_skip(test: &str) -> Option<PathBuf> {
         );
     }
     dir
+}
+
+/// Every file under `dir` (folders are descended, not listed), sorted by path.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|entry| entry.expect("readable"))
+        .filter(|entry| !entry.file_type().is_dir())
+        .map(walkdir::DirEntry::into_path)
+        .collect();
+    out.sort();
+    out
 }
