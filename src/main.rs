@@ -93,7 +93,7 @@ fn use_color(choice: ColorChoice, terminal: bool) -> bool {
 
 fn default_inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
     if paths.is_empty() {
-        vec![PathBuf::from("rules")]
+        sigwiki::walk::default_inputs(Path::new("."))
     } else {
         paths.to_vec()
     }
@@ -286,7 +286,8 @@ fn convert(args: &ConvertArgs) -> Result<ExitCode> {
                 let rule = rule.to_string_lossy();
                 let line = match &converted.result {
                     Ok(output) => {
-                        serde_json::json!({"rule": rule, "target": name, "status": "ok", "output": output})
+                        let status = if output.is_empty() { "empty" } else { "ok" };
+                        serde_json::json!({"rule": rule, "target": name, "status": status, "output": output})
                     }
                     Err(e) => {
                         failed += 1;
@@ -512,7 +513,7 @@ fn setup(site_args: &SiteArgs, paths: &[PathBuf]) -> Result<Setup> {
     } else if !config.inputs.is_empty() {
         config.inputs.clone()
     } else {
-        vec![PathBuf::from("rules")]
+        sigwiki::walk::default_inputs(Path::new("."))
     };
     let requested = site_args.targets.clone().or_else(|| config.targets.clone());
     let targets = resolve_targets(requested.as_deref())?;
@@ -598,6 +599,15 @@ fn build(args: &BuildArgs, global: &cli::GlobalOptions, color: bool) -> Result<E
         };
         if show {
             writeln!(err, "{}", format_diagnostic(d, color))?;
+        }
+    }
+    if global.verbose > 0 {
+        for path in &loaded.not_rules {
+            writeln!(
+                err,
+                "skipped {}: not a Sigma document (no detection, correlation or filter)",
+                path.display()
+            )?;
         }
     }
     if args.timings || global.verbose > 0 {

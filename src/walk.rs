@@ -1,5 +1,8 @@
 //! Finding rule files: walks the given files and folders for `.yml`/`.yaml` files in sorted
 //! path order, following symbolic links only while they stay inside the folder being walked.
+//! Inside a folder, hidden entries (`.github/`, `.git/`) are left out and `.gitignore` files
+//! are honoured, so the root of a rule repository walks like its rules; a file named on the
+//! command line is always read. [`default_inputs`] picks the folders to walk when none are given.
 //!
 //! [`walk`] collects what it finds; [`par_map_files`] hands each file to a parallel worker as
 //! soon as the walk finds it, so reading the folders overlaps with parsing the files (on a
@@ -22,6 +25,9 @@ pub struct InputFile {
     /// The path relative to the folder it was found under; for a file given directly, its
     /// file name.
     pub relative: PathBuf,
+    /// Named on the command line rather than found in a folder: such a file is checked
+    /// strictly even when it is not a Sigma document at all.
+    pub explicit: bool,
 }
 
 /// What a walk found.
@@ -158,6 +164,7 @@ pub fn found(inputs: &[PathBuf]) -> Result<impl Iterator<Item = Found> + Send, W
             let file = Found::File(InputFile {
                 path: input,
                 relative,
+                explicit: true,
             });
             Box::new(std::iter::once(file)) as Box<dyn Iterator<Item = Found> + Send>
         } else {
@@ -166,11 +173,93 @@ pub fn found(inputs: &[PathBuf]) -> Result<impl Iterator<Item = Found> + Send, W
     }))
 }
 
+/// The folders to walk when the command line names none: `rules/`, or at the root of a
+/// checkout laid out like SigmaHQ's (`rules/` beside `rules-emerging-threats/`,
+/// `rules-threat-hunting/`…) every one of its `rules*` folders, in name order.
+pub fn default_inputs(root: &Path) -> Vec<PathBuf> {
+    let mut names: Vec<String> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.path().is_dir())
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|name| name == "rules" || name.starts_with("rules-"))
+        .collect();
+    names.sort();
+    if !names.iter().any(|name| name == "rules") {
+        // Not a rule repository: `rules/` stays the default, so the error names it.
+        names = vec!["rules".to_string()];
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            if root == Path::new(".") {
+                PathBuf::from(name)
+            } else {
+                root.join(name)
+            }
+        })
+        .collect()
+}
+
+/// The `.gitignore` files in force at one point of a walk: each with the depth of the folder
+/// holding it, innermost last.
+#[derive(Default)]
+struct IgnoreStack {
+    levels: Vec<(usize, ignore::gitignore::Gitignore)>,
+}
+
+impl IgnoreStack {
+    /// Forgets the files of folders that are not ancestors of an entry at `depth`.
+    fn leave_to(&mut self, depth: usize) {
+        while self.levels.last().is_some_and(|(d, _)| *d >= depth) {
+            self.levels.pop();
+        }
+    }
+
+    /// Whether `path` is ignored: the innermost `.gitignore` with a verdict decides, as git does
+    /// (a `!pattern` there re-includes what an outer file ignored).
+    fn ignores(&self, path: &Path, is_dir: bool) -> bool {
+        for (_, gitignore) in self.levels.iter().rev() {
+            match gitignore.matched(path, is_dir) {
+                ignore::Match::Ignore(_) => return true,
+                ignore::Match::Whitelist(_) => return false,
+                ignore::Match::None => {}
+            }
+        }
+        false
+    }
+
+    /// Reads the `.gitignore` of the folder `dir` at `depth`, if it has one. A file that cannot
+    /// be read or has a bad line keeps the lines it could use: an ignore file is advice about
+    /// what to leave out, not input to reject.
+    fn enter(&mut self, dir: &Path, depth: usize) {
+        let file = dir.join(".gitignore");
+        if !file.is_file() {
+            return;
+        }
+        let mut builder = ignore::gitignore::GitignoreBuilder::new(dir);
+        let _ = builder.add(&file);
+        if let Ok(gitignore) = builder.build() {
+            if !gitignore.is_empty() {
+                self.levels.push((depth, gitignore));
+            }
+        }
+    }
+}
+
+/// Whether a walked entry is hidden (its name starts with `.`); the folder walked itself
+/// never is, so `sigwiki build .` works.
+fn is_hidden(entry: &walkdir::DirEntry) -> bool {
+    entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with('.')
+}
+
 /// The walk of one folder.
 struct FolderWalk {
     root: PathBuf,
     canonical_root: PathBuf,
     walker: walkdir::IntoIter,
+    ignores: IgnoreStack,
 }
 
 impl FolderWalk {
@@ -184,6 +273,7 @@ impl FolderWalk {
             root,
             canonical_root,
             walker,
+            ignores: IgnoreStack::default(),
         }
     }
 
@@ -218,6 +308,17 @@ impl FolderWalk {
             }
         };
         let path = entry.path();
+        let is_dir = entry.file_type().is_dir();
+        self.ignores.leave_to(entry.depth());
+        if is_hidden(&entry) || self.ignores.ignores(path, is_dir) {
+            if is_dir {
+                self.walker.skip_current_dir();
+            }
+            return None;
+        }
+        if is_dir {
+            self.ignores.enter(path, entry.depth());
+        }
         if entry.path_is_symlink() {
             match path.canonicalize() {
                 Ok(target) if target.starts_with(&self.canonical_root) => {}
@@ -254,6 +355,7 @@ impl FolderWalk {
         Some(Found::File(InputFile {
             path: entry.into_path(),
             relative,
+            explicit: false,
         }))
     }
 }

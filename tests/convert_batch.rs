@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use sigwiki::convert::batch::convert_inputs;
-use sigwiki::convert::{backends, convert_file};
+use sigwiki::convert::{backends, convert_file_output};
 use sigwiki::load::load;
 use sigwiki::sigma::ParseOptions;
 
@@ -23,8 +23,8 @@ fn both_ways(inputs: &[PathBuf]) -> Vec<(String, Vec<String>, Vec<String>)> {
                 .files
                 .iter()
                 .map(|f| {
-                    let result =
-                        convert_file(*backend, f, &loaded.rules).map_err(|e| e.to_string());
+                    let result = convert_file_output(*backend, f, &loaded.rules, None)
+                        .map_err(|e| e.to_string());
                     format!("{}: {result:?}", f.path.display())
                 })
                 .collect();

@@ -14,7 +14,8 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use super::mapping::FieldMapping;
-use super::{Backend, ConvertError, convert_file_with};
+use super::{Backend, ConvertError, convert_file_output};
+use crate::load::parse_input;
 use crate::sigma::{Diagnostic, ParseOptions, RuleFile, RuleSet, SigmaKind, parse_file};
 use crate::walk::{WalkError, par_map_files};
 
@@ -36,6 +37,8 @@ pub struct Batch {
     pub converted: Vec<Converted>,
     /// Diagnostics about skipped paths.
     pub skipped: Vec<Diagnostic>,
+    /// YAML files found in folders that are not Sigma documents, left out.
+    pub not_rules: Vec<PathBuf>,
 }
 
 /// A file after the first pass: converted on its own, or kept for the rule set.
@@ -46,6 +49,8 @@ enum FirstPass {
         ids: Vec<String>,
     },
     Kept(RuleFile),
+    /// Not a Sigma document: left out.
+    NotARule(PathBuf),
 }
 
 /// Walks `inputs` and converts every rule file with `backend` (after `mapping`, if any).
@@ -57,7 +62,10 @@ pub fn convert_inputs(
 ) -> Result<Batch, WalkError> {
     let alone = RuleSet::default();
     let (first, skipped) = par_map_files(inputs, |input| {
-        let file = parse_file(&input.path, &input.relative, options);
+        let file = match parse_input(&input, options) {
+            Ok(file) => file,
+            Err(path) => return FirstPass::NotARule(path),
+        };
         if needs_the_rule_set(&file) {
             return FirstPass::Kept(file);
         }
@@ -66,7 +74,7 @@ pub fn convert_inputs(
             .iter()
             .filter_map(|d| d.kind.meta().id.clone())
             .collect();
-        let result = convert_file_with(backend, &file, &alone, mapping);
+        let result = convert_file_output(backend, &file, &alone, mapping);
         FirstPass::Done {
             converted: Converted {
                 path: file.path,
@@ -79,12 +87,19 @@ pub fn convert_inputs(
 
     let mut kept = Vec::new();
     let mut done = Vec::new();
+    let mut not_rules = Vec::new();
     for pass in first {
         match pass {
             FirstPass::Kept(file) => kept.push(file),
             FirstPass::Done { converted, ids } => done.push((converted, ids)),
+            FirstPass::NotARule(path) => not_rules.push(path),
         }
     }
+    // A filter with `rules: any` may tune any rule: every file is read again for it.
+    let any_rule_filter = kept
+        .iter()
+        .flat_map(|file| &file.documents)
+        .any(|document| matches!(&document.kind, SigmaKind::Filter(f) if f.filter.all_rules));
     // The rules correlations refer to (by id: a rule with a name was kept) are read again, so
     // the rule set resolves exactly as it would with every file; their queries are done.
     let referenced: HashSet<&str> = kept
@@ -99,12 +114,23 @@ pub fn convert_inputs(
         .collect();
     let again: Vec<RuleFile> = done
         .par_iter()
-        .filter(|(_, ids)| ids.iter().any(|id| referenced.contains(id.as_str())))
+        .filter(|(_, ids)| any_rule_filter || ids.iter().any(|id| referenced.contains(id.as_str())))
         .map(|(c, _)| parse_file(&c.path, &c.relative, options))
         .collect();
-    let to_convert: HashSet<PathBuf> = kept.iter().map(|f| f.path.clone()).collect();
+    let mut to_convert: HashSet<PathBuf> = kept.iter().map(|f| f.path.clone()).collect();
     kept.extend(again);
     let rules = RuleSet::new(kept);
+    // A rule read again changes when a filter tunes it or a correlation uses its query: its
+    // first conversion, made without the rule set, is replaced.
+    for file in &rules.files {
+        let changed = file.documents.iter().any(|document| {
+            !rules.filters_of(file, document).is_empty()
+                || rules.is_used_by_correlation(file, document)
+        });
+        if changed {
+            to_convert.insert(file.path.clone());
+        }
+    }
     let mut converted: Vec<Converted> = rules
         .files
         .par_iter()
@@ -112,12 +138,20 @@ pub fn convert_inputs(
         .map(|file| Converted {
             path: file.path.clone(),
             relative: file.relative.clone(),
-            result: convert_file_with(backend, file, &rules, mapping),
+            result: convert_file_output(backend, file, &rules, mapping),
         })
         .collect();
-    converted.extend(done.into_iter().map(|(c, _)| c));
+    converted.extend(
+        done.into_iter()
+            .map(|(c, _)| c)
+            .filter(|c| !to_convert.contains(&c.path)),
+    );
     converted.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Batch { converted, skipped })
+    Ok(Batch {
+        converted,
+        skipped,
+        not_rules,
+    })
 }
 
 /// Whether converting `file` needs the other files: it holds a correlation or a filter, or

@@ -158,9 +158,10 @@ impl Dialect for Eql {
         out
     }
 
-    /// Lucene regular expressions (EQL's `regex~`) have no inline flags: `(?i)` would match
-    /// a literal `?i`. `regex~` already ignores case, `.` already matches newlines and a
-    /// pattern always spans the whole value, so the flags are dropped.
+    /// Lucene regular expressions (EQL's `regex~`) have no inline flags: `(?i)`, which the
+    /// reference prefixes, is read as a literal `?i`, so its clause never matches. The flags
+    /// that `regex~` already implies are left out: it ignores case (`i`) and its `.` matches
+    /// newlines (`s`). `m` it cannot express; [`Eql::convert_re`] refuses it.
     fn value_re(&self, pattern: &str, _flags: RegexFlags) -> String {
         let mut out = String::with_capacity(pattern.len() + 4);
         push_escaped(&mut out, pattern);
@@ -260,13 +261,22 @@ impl Dialect for Eql {
 
     fn convert_re(
         &self,
-        _cx: &Cx<'_>,
+        cx: &Cx<'_>,
         field: &str,
         pattern: &str,
         flags: RegexFlags,
-        _m: &Match<'_>,
+        m: &Match<'_>,
         _st: &mut State,
     ) -> Res {
+        if flags.multi_line {
+            // A Lucene regular expression always spans the whole value and has no `^`/`$`
+            // anchors, so "anchors at line boundaries" has no meaning to carry over.
+            return Err(cx.input.error(
+                "|re|m",
+                &m.item.path,
+                "not supported by eql: EQL's `regex~` (a Lucene regular expression) always matches the whole value and has no line anchors, so the multi-line flag cannot be expressed",
+            ));
+        }
         Ok(Out::Text(format!(
             "{} regex~ \"{}\"",
             self.field(field),
@@ -392,7 +402,18 @@ impl Dialect for Eql {
         Ok(format!("{head}\n{}\n", steps.join("\n")))
     }
 
-    fn finish(&self, _cx: &Cx<'_>, query: Out, _st: &mut State) -> Result<String, ConvertError> {
+    fn finish(&self, cx: &Cx<'_>, query: Out, _st: &mut State) -> Result<String, ConvertError> {
+        let input = cx.input;
+        if input
+            .rules
+            .is_used_by_correlation(input.file, input.document)
+        {
+            // pySigma prints a rule a correlation uses as the correlation's condition.
+            return Ok(match query {
+                Out::Text(q) => q,
+                _ => "true".to_string(),
+            });
+        }
         Ok(match query {
             Out::Text(q) => format!("any where {q}"),
             _ => "any where true".to_string(),

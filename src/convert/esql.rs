@@ -326,11 +326,19 @@ impl Dialect for Esql {
         Ok(lines.join("\n"))
     }
 
-    fn finish(&self, _cx: &Cx<'_>, query: Out, _st: &mut State) -> Result<String, ConvertError> {
+    fn finish(&self, cx: &Cx<'_>, query: Out, _st: &mut State) -> Result<String, ConvertError> {
         let q = match query {
             Out::Text(q) => q,
             _ => "true".to_string(),
         };
+        let input = cx.input;
+        if input
+            .rules
+            .is_used_by_correlation(input.file, input.document)
+        {
+            // pySigma prints a rule a correlation uses as the correlation's condition.
+            return Ok(q);
+        }
         Ok(format!("from * metadata _id, _index, _version | where {q}"))
     }
 }

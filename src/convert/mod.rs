@@ -216,12 +216,43 @@ pub fn convert_file(
     convert_file_with(backend, file, rules, None)
 }
 
+/// What a file converts to as `sigwiki convert` prints it, the way `sigma convert` prints a rule
+/// set: a filter document prints nothing (it is applied to the rules it names), nor does a rule
+/// every correlation of which leaves `generate` false (only the correlation raises alerts).
+pub fn convert_file_output(
+    backend: &dyn Backend,
+    file: &RuleFile,
+    rules: &RuleSet,
+    mapping: Option<&mapping::FieldMapping>,
+) -> Result<String, ConvertError> {
+    let printed = |document: &Document| {
+        !matches!(document.kind, SigmaKind::Filter(_))
+            && !rules.is_generated_only_by_correlation(file, document)
+    };
+    if file.documents.iter().all(|d| !printed(d)) && !file.has_errors() {
+        return Ok(String::new());
+    }
+    convert_documents(backend, file, rules, mapping, printed)
+}
+
 /// [`convert_file`] with a field mapping applied to each document first.
 pub fn convert_file_with(
     backend: &dyn Backend,
     file: &RuleFile,
     rules: &RuleSet,
     mapping: Option<&mapping::FieldMapping>,
+) -> Result<String, ConvertError> {
+    convert_documents(backend, file, rules, mapping, |_| true)
+}
+
+/// Converts the documents of `file` that `include` selects, each tuned by the filters that
+/// apply to it and then mapped.
+fn convert_documents(
+    backend: &dyn Backend,
+    file: &RuleFile,
+    rules: &RuleSet,
+    mapping: Option<&mapping::FieldMapping>,
+    include: impl Fn(&Document) -> bool,
 ) -> Result<String, ConvertError> {
     if let Some(d) = file.diagnostics.iter().find(|d| d.is_error()) {
         return Err(ConvertError {
@@ -231,7 +262,9 @@ pub fn convert_file_with(
         });
     }
     let mut outputs = Vec::with_capacity(file.documents.len());
-    for document in &file.documents {
+    for document in file.documents.iter().filter(|d| include(d)) {
+        let tuned = rules.tuned(file, document);
+        let document = tuned.as_ref().unwrap_or(document);
         let mapped = mapping.map(|m| m.apply(document));
         let document = mapped.as_deref().unwrap_or(document);
         let input = ConvertInput {

@@ -11,6 +11,7 @@
 //! (the reference refused them), and a regular expression under a negated group is tested
 //! through a flag, as piped filters cannot be negated as a group.
 
+use crate::sigma::SigmaKind;
 use crate::sigma::condition::AggregateFunction;
 use crate::sigma::diagnostic::NodePath;
 use crate::sigma::rule::{CorrelationOp, CorrelationRule, CorrelationType};
@@ -309,7 +310,7 @@ impl Dialect for Splunk {
         ))
     }
 
-    fn finish(&self, _cx: &Cx<'_>, query: Out, st: &mut State) -> Result<String, ConvertError> {
+    fn finish(&self, cx: &Cx<'_>, query: Out, st: &mut State) -> Result<String, ConvertError> {
         // A condition made only of piped parts searches everything, then filters.
         let mut query = match query {
             Out::Text(q) => q,
@@ -346,6 +347,19 @@ impl Dialect for Splunk {
         }
         if !flag_names.is_empty() {
             query = hoist_plain_terms(&query, &flag_names);
+        }
+        // The rule's `fields` become a `| table` of them, as pySigma's Splunk backend ends a
+        // rule's query (not that of a rule a correlation uses: that is part of another query).
+        let input = cx.input;
+        if let SigmaKind::Rule(rule) = &input.document.kind {
+            if !rule.meta.fields.is_empty()
+                && !input
+                    .rules
+                    .is_used_by_correlation(input.file, input.document)
+            {
+                query.push_str(" | table ");
+                query.push_str(&rule.meta.fields.join(","));
+            }
         }
         Ok(query)
     }

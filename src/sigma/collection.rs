@@ -48,9 +48,19 @@ pub struct RuleFile {
     pub documents: Vec<Document>,
     /// Errors and warnings, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
+    /// The file is YAML but no document of it has `detection`, `correlation` or `filter`: a
+    /// workflow, a configuration, a SigmaHQ regression `info.yml`. A walk leaves such files
+    /// out instead of reporting them (see [`RuleFile::is_skippable`]).
+    pub not_a_sigma_document: bool,
 }
 
 impl RuleFile {
+    /// Whether a walk should leave this file out rather than report it: it is YAML that is not
+    /// a Sigma document. A file named on the command line is never skipped; the caller knows.
+    pub fn is_skippable(&self) -> bool {
+        self.not_a_sigma_document
+    }
+
     /// Whether any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
@@ -115,6 +125,7 @@ pub fn parse_file(path: &Path, relative: &Path, options: &ParseOptions) -> RuleF
         source: Arc::from(""),
         documents: Vec::new(),
         diagnostics: vec![Diagnostic::for_file(path, code, message)],
+        not_a_sigma_document: false,
     };
     // One open, then the size from the open file: a path lookup per call was a visible share of
     // a corpus conversion, and reading into a buffer of the right size takes one `read`.
@@ -178,7 +189,13 @@ pub fn parse_source(
     text: String,
     options: &ParseOptions,
 ) -> RuleFile {
-    let source: Arc<str> = Arc::from(text);
+    // A byte order mark is an encoding signature, not text: YAML parsers and editors on
+    // Windows write it, and kept it would start the title and the page's copy of the rule.
+    let source: Arc<str> = match text.strip_prefix('\u{feff}') {
+        Some(rest) => Arc::from(rest),
+        None => Arc::from(text),
+    };
+    let mut not_a_sigma_document = false;
     let mut problems = Vec::new();
     let mut documents = Vec::new();
     // Where a document's inherited keys come from (its `action: global` document).
@@ -197,6 +214,7 @@ pub fn parse_source(
         match load_documents(&source, &options.limits) {
             Err(problem) => problems.push(problem),
             Ok(yaml) => {
+                not_a_sigma_document = is_other_yaml(&yaml);
                 documents = build_documents(&yaml, options, &mut problems, &mut fallbacks);
             }
         }
@@ -208,7 +226,24 @@ pub fn parse_source(
         source,
         documents,
         diagnostics,
+        not_a_sigma_document,
     }
+}
+
+/// Whether parsed YAML is some other kind of document: at least one non-empty document, each a
+/// map without any of the keys that make a Sigma rule, correlation or filter (nor a
+/// `logsource`: a rule that lost its `detection` is still reported as a rule). A scalar or a
+/// list at the top is not taken for another kind of file: it is more likely a broken rule, and
+/// is reported as one.
+fn is_other_yaml(yaml: &[Yaml]) -> bool {
+    let mut documents = yaml.iter().filter(|d| !matches!(d, Yaml::Null)).peekable();
+    documents.peek().is_some()
+        && documents.all(|d| match d {
+            Yaml::Mapping(map) => !["detection", "correlation", "filter", "logsource"]
+                .iter()
+                .any(|key| map.contains_key(*key)),
+            _ => false,
+        })
 }
 
 fn build_documents(
@@ -482,6 +517,14 @@ pub struct RuleSet {
     /// Every `id` and `name` → its first document, built once: converters look up the rules
     /// of every correlation for every target.
     by_reference: HashMap<String, DocumentRef>,
+    /// The filters that apply to a rule document, in rule-set order: by the rule file's path,
+    /// then the document's index in its file. Empty when the set has no filters.
+    filters_by_rule: HashMap<PathBuf, Vec<(usize, Vec<DocumentRef>)>>,
+    /// The rule documents each filter tunes, in rule-set order.
+    rules_by_filter: HashMap<DocumentRef, Vec<DocumentRef>>,
+    /// Rule documents (file path, document index) that correlations refer to, each with
+    /// whether one of those correlations leaves `generate` false.
+    correlated: HashMap<(PathBuf, usize), bool>,
 }
 
 /// The address of a document within a [`RuleSet`].
@@ -500,7 +543,7 @@ impl RuleSet {
         files.sort_by(|a, b| a.path.cmp(&b.path));
         let mut set = RuleSet {
             files,
-            by_reference: HashMap::new(),
+            ..RuleSet::default()
         };
         set.resolve();
         set.by_reference = set
@@ -508,7 +551,137 @@ impl RuleSet {
             .into_iter()
             .map(|(key, r)| (key.to_string(), r))
             .collect();
+        set.match_filters();
         set
+    }
+
+    /// Finds the rules every filter tunes: the rules it names (by `id` or `name`), or with
+    /// `rules: any` every rule, in both cases only those whose log source the filter covers
+    /// (the others got an `ineffective-filter` warning). Correlations are never filtered.
+    fn match_filters(&mut self) {
+        let mut rules_by_filter: HashMap<DocumentRef, Vec<DocumentRef>> = HashMap::new();
+        for (r, _, doc) in self.documents() {
+            let SigmaKind::Filter(filter) = &doc.kind else {
+                continue;
+            };
+            let mut targets: Vec<DocumentRef> = if filter.filter.all_rules {
+                self.documents()
+                    .filter(|(_, _, d)| matches!(d.kind, SigmaKind::Rule(_)))
+                    .map(|(t, _, _)| t)
+                    .collect()
+            } else {
+                filter
+                    .filter
+                    .rules
+                    .iter()
+                    .filter_map(|rule_ref| self.lookup(&rule_ref.reference))
+                    .collect()
+            };
+            targets.retain(|t| match &self.document(*t).kind {
+                SigmaKind::Rule(rule) => covers(&filter.logsource, &rule.logsource),
+                _ => false,
+            });
+            targets.sort();
+            targets.dedup();
+            if !targets.is_empty() {
+                rules_by_filter.insert(r, targets);
+            }
+        }
+        let mut filters: Vec<(&DocumentRef, &Vec<DocumentRef>)> = rules_by_filter.iter().collect();
+        filters.sort();
+        let mut filters_by_rule: HashMap<PathBuf, Vec<(usize, Vec<DocumentRef>)>> = HashMap::new();
+        for (filter, targets) in filters {
+            for target in targets {
+                let file = &self.files[target.file];
+                let index = file.documents[target.document].index;
+                let entry = filters_by_rule.entry(file.path.clone()).or_default();
+                match entry.iter_mut().find(|(i, _)| *i == index) {
+                    Some((_, list)) => list.push(*filter),
+                    None => entry.push((index, vec![*filter])),
+                }
+            }
+        }
+        self.filters_by_rule = filters_by_rule;
+        self.rules_by_filter = rules_by_filter;
+        let mut referenced: HashMap<DocumentRef, bool> = HashMap::new();
+        for (_, _, doc) in self.documents() {
+            let SigmaKind::Correlation(c) = &doc.kind else {
+                continue;
+            };
+            for rule_ref in &c.correlation.rules {
+                if let Some(target) = self.lookup(&rule_ref.reference) {
+                    *referenced.entry(target).or_insert(false) |= !c.correlation.generate;
+                }
+            }
+        }
+        self.correlated = referenced
+            .into_iter()
+            .map(|(r, hidden)| {
+                let file = &self.files[r.file];
+                (
+                    (file.path.clone(), file.documents[r.document].index),
+                    hidden,
+                )
+            })
+            .collect();
+    }
+
+    /// Whether `document` of `file` is a rule whose own query is not emitted: a correlation
+    /// with `generate: false` (the default) refers to it. As in pySigma, one such correlation
+    /// is enough, even if another one sets `generate: true`.
+    pub fn is_generated_only_by_correlation(&self, file: &RuleFile, document: &Document) -> bool {
+        !self.correlated.is_empty()
+            && self
+                .correlated
+                .get(&(file.path.clone(), document.index))
+                .is_some_and(|hidden| *hidden)
+    }
+
+    /// Whether a correlation refers to `document` of `file`. pySigma prints such a rule's
+    /// query as the correlation uses it, without the wrapping its backend adds to a rule of its
+    /// own (EQL's `any where`, ES|QL's `from …`, Splunk's `| table`).
+    pub fn is_used_by_correlation(&self, file: &RuleFile, document: &Document) -> bool {
+        !self.correlated.is_empty()
+            && self
+                .correlated
+                .contains_key(&(file.path.clone(), document.index))
+    }
+
+    /// The filters that tune `document` of `file`, in the order they apply.
+    pub fn filters_of(&self, file: &RuleFile, document: &Document) -> &[DocumentRef] {
+        self.filters_by_rule
+            .get(&file.path)
+            .and_then(|docs| docs.iter().find(|(i, _)| *i == document.index))
+            .map_or(&[], |(_, filters)| filters.as_slice())
+    }
+
+    /// The rule documents the filter at `filter` tunes.
+    pub fn tuned_by(&self, filter: DocumentRef) -> &[DocumentRef] {
+        self.rules_by_filter.get(&filter).map_or(&[], Vec::as_slice)
+    }
+
+    /// `document` of `file` with the filters that apply to it applied, or `None` when none
+    /// does (the document is then used as it is).
+    pub fn tuned(&self, file: &RuleFile, document: &Document) -> Option<Document> {
+        let filters = self.filters_of(file, document);
+        let SigmaKind::Rule(rule) = &document.kind else {
+            return None;
+        };
+        if filters.is_empty() {
+            return None;
+        }
+        let filters: Vec<&super::rule::FilterRule> = filters
+            .iter()
+            .filter_map(|f| match &self.document(*f).kind {
+                SigmaKind::Filter(filter) => Some(filter),
+                _ => None,
+            })
+            .collect();
+        Some(Document {
+            index: document.index,
+            kind: SigmaKind::Rule(super::filters::tune(rule, &filters)),
+            global: document.global,
+        })
     }
 
     /// The document at `r`.

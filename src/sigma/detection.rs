@@ -328,7 +328,14 @@ fn parse_body(
             None
         }
         scalar => {
-            // A single keyword written without a list.
+            // A single keyword written without a list. The specification wants a map or a
+            // list here, but pySigma and sigmac read a scalar as one keyword, so that meaning
+            // is kept; the warning says how it was read.
+            problems.push(Problem::at(
+                Code::Discouraged,
+                path,
+                "a search identifier should be a map of fields or a list; this single value is read as a keyword (full-text) search",
+            ));
             parse_keywords(&[(None, scalar)], path, path, problems, budget)
                 .map(SearchBody::Keywords)
         }
@@ -463,6 +470,25 @@ fn parse_item(
     let (field, modifiers) = parse_key(key, map_path, problems)?;
     let (values, is_list) = match value {
         Yaml::Sequence(list) => {
+            if list.is_empty() && field.is_some() {
+                // pySigma reads an item without values as "the field is absent": every one
+                // of its backends renders it as the null check, whatever the modifiers (they
+                // have nothing to transform). The same meaning here, with a warning.
+                problems.push(Problem::at(
+                    Code::Discouraged,
+                    value_path,
+                    format!("`{key}` has an empty list of values; it matches events where the field is absent, like `null`"),
+                ));
+                return lower_item(
+                    field,
+                    Vec::new(),
+                    vec![RawValue::Null],
+                    false,
+                    value_path,
+                    problems,
+                    budget,
+                );
+            }
             if list.is_empty() {
                 problems.push(Problem::at(
                     Code::InvalidValue,

@@ -9,6 +9,7 @@ pub mod condition;
 pub mod detection;
 pub mod diagnostic;
 pub mod encode;
+pub mod filters;
 pub mod modifier;
 pub mod rule;
 pub mod value;

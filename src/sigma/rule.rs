@@ -513,6 +513,8 @@ pub struct CorrelationRule {
 pub struct Filter {
     /// The rules the filter applies to.
     pub rules: Vec<RuleRef>,
+    /// `rules: any`: the filter applies to every rule whose log source it covers.
+    pub all_rules: bool,
     /// The filter's search identifiers.
     pub identifiers: Vec<SearchIdentifier>,
     /// The filter condition.
@@ -1670,7 +1672,15 @@ fn parse_filter(
         ));
         return None;
     };
-    let rules = parse_rule_refs(map.get("rules"), path, "filter", problems);
+    let all_rules = map
+        .get("rules")
+        .and_then(Yaml::as_str)
+        .is_some_and(|r| r.eq_ignore_ascii_case("any"));
+    let rules = if all_rules {
+        Vec::new()
+    } else {
+        parse_rule_refs(map.get("rules"), path, "filter", problems)
+    };
     let mut rest = map.clone();
     rest.remove("rules");
     let identifiers = parse_identifiers(&rest, path, problems, budget);
@@ -1699,6 +1709,7 @@ fn parse_filter(
     let condition = conditions.drain(..).next()?;
     Some(Filter {
         rules,
+        all_rules,
         identifiers,
         condition,
     })

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use tiny_http::{Header, Response, Server};
 
-use crate::sigma::{RuleFile, RuleSet, parse_file};
+use crate::sigma::{RuleFile, RuleSet};
 
 use super::build::{BuildOptions, build_from};
 use super::enrichment::Enricher;
@@ -68,24 +68,21 @@ impl ParseCache {
         let parsed: Vec<(PathBuf, Option<SystemTime>, u64, RuleFile)> = walked
             .files
             .par_iter()
-            .map(|input| {
+            .filter_map(|input| {
                 let (time, len) = stamp(&input.path);
-                match self.files.get(&input.path) {
+                let file = match self.files.get(&input.path) {
                     Some((t, l, file))
                         if *t == time
                             && *l == len
                             && time.is_some()
                             && file.relative == input.relative =>
                     {
-                        (input.path.clone(), time, len, strip_set_diagnostics(file))
+                        strip_set_diagnostics(file)
                     }
-                    _ => (
-                        input.path.clone(),
-                        time,
-                        len,
-                        parse_file(&input.path, &input.relative, &options.parse),
-                    ),
-                }
+                    // Not a Sigma document: left out, as a build leaves it out.
+                    _ => crate::load::parse_input(input, &options.parse).ok()?,
+                };
+                Some((input.path.clone(), time, len, file))
             })
             .collect();
         self.files.clear();
