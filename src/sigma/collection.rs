@@ -212,7 +212,15 @@ pub fn parse_source(
         ));
     } else {
         match load_documents(&source, &options.limits) {
-            Err(problem) => problems.push(problem),
+            Err(problem) => {
+                // YAML refused only for a repeated key is well-formed, so its text tells what
+                // it is: with none of the Sigma keys at the start of a line it is some other
+                // YAML file (SigmaHQ's `tests/sigma_cli_conf.yml`), not a broken rule. Any
+                // other load error (syntax, nesting, alias bombs) stays an error.
+                not_a_sigma_document =
+                    problem.code == Code::DuplicateKey && !has_sigma_key_line(&source);
+                problems.push(problem);
+            }
             Ok(yaml) => {
                 not_a_sigma_document = is_other_yaml(&yaml);
                 documents = build_documents(&yaml, options, &mut problems, &mut fallbacks);
@@ -230,6 +238,21 @@ pub fn parse_source(
     }
 }
 
+/// The keys that make a YAML map a Sigma document (or a rule that lost its `detection`).
+const SIGMA_KEYS: [&str; 4] = ["detection", "correlation", "filter", "logsource"];
+
+/// Whether a line of `text` starts with one of the Sigma keys (plain or quoted), as a
+/// top-level key of a block-style document does.
+fn has_sigma_key_line(text: &str) -> bool {
+    text.lines().any(|line| {
+        let line = line.trim_start_matches(['"', '\'']);
+        SIGMA_KEYS.iter().any(|key| {
+            line.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start_matches(['"', '\'']).starts_with(':'))
+        })
+    })
+}
+
 /// Whether parsed YAML is some other kind of document: at least one non-empty document, each a
 /// map without any of the keys that make a Sigma rule, correlation or filter (nor a
 /// `logsource`: a rule that lost its `detection` is still reported as a rule). A scalar or a
@@ -239,9 +262,7 @@ fn is_other_yaml(yaml: &[Yaml]) -> bool {
     let mut documents = yaml.iter().filter(|d| !matches!(d, Yaml::Null)).peekable();
     documents.peek().is_some()
         && documents.all(|d| match d {
-            Yaml::Mapping(map) => !["detection", "correlation", "filter", "logsource"]
-                .iter()
-                .any(|key| map.contains_key(*key)),
+            Yaml::Mapping(map) => !SIGMA_KEYS.iter().any(|key| map.contains_key(*key)),
             _ => false,
         })
 }

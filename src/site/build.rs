@@ -442,14 +442,26 @@ impl Indexes {
     pub fn new(entries: &[RuleEntry]) -> Indexes {
         let mut ix = Indexes::default();
         for (i, e) in entries.iter().enumerate() {
-            for t in &e.enrichment.tactics {
+            // A retired rule (deprecated, unsupported) keeps its other index entries but does
+            // not count towards the ATT&CK coverage: SigmaHQ no longer runs it.
+            let coverage: &[_] = if e.retired.is_none() {
+                &e.enrichment.tactics
+            } else {
+                &[]
+            };
+            for t in coverage {
                 ix.tactics
                     .entry(t.id.clone())
                     .or_insert_with(|| (t.clone(), Vec::new()))
                     .1
                     .push(i);
             }
-            for t in &e.enrichment.techniques {
+            let techniques: &[_] = if e.retired.is_none() {
+                &e.enrichment.techniques
+            } else {
+                &[]
+            };
+            for t in techniques {
                 let effective = t.effective();
                 ix.techniques
                     .entry(effective.id.clone())
@@ -580,6 +592,7 @@ impl Builder<'_> {
         };
         let mut page = rule_page(entry, file, neighbours, i, queries);
         page.field_mapping = self.options.mapping.as_ref().map(|m| m.name.clone());
+        (page.tuned_by, page.tuned_rules) = self.filter_sections(entry, file);
         let markdown = self.templates.render_markdown(
             "rule.md",
             &Context::from_serialize(&page).map_err(|e| SiteError::Template {
@@ -592,6 +605,73 @@ impl Builder<'_> {
             ctx.insert("queries", &page.queries);
         })?;
         Ok(2)
+    }
+
+    /// The filters that tune the rule of `entry` and, for a filter, the rules it tunes with
+    /// their tuned queries. Both empty for a rule set without filters.
+    fn filter_sections(
+        &self,
+        entry: &RuleEntry,
+        file: &RuleFile,
+    ) -> (Vec<RelationItem>, Vec<model::TunedRule>) {
+        let root = root_of(&entry.page);
+        let entry_of = |file: usize| self.entries.iter().find(|e| e.file == file);
+        let mut filters: Vec<crate::sigma::DocumentRef> = file
+            .documents
+            .iter()
+            .flat_map(|d| self.rules.filters_of(file, d).iter().copied())
+            .collect();
+        filters.sort();
+        filters.dedup();
+        let tuned_by = filters
+            .iter()
+            .map(|f| {
+                let other = entry_of(f.file);
+                let meta = self.rules.document(*f).kind.meta();
+                RelationItem {
+                    label: "tuned by".to_string(),
+                    reference: meta
+                        .id
+                        .clone()
+                        .or_else(|| meta.name.clone())
+                        .unwrap_or_default(),
+                    title: Some(meta.title.clone()),
+                    href: other.map(|o| href(&root, &o.page)),
+                }
+            })
+            .collect();
+        let mut tuned_files: Vec<usize> = (0..file.documents.len())
+            .flat_map(|d| {
+                let at = crate::sigma::DocumentRef {
+                    file: entry.file,
+                    document: d,
+                };
+                self.rules.tuned_by(at).iter().map(|r| r.file)
+            })
+            .collect();
+        tuned_files.sort_unstable();
+        tuned_files.dedup();
+        let tuned_rules = tuned_files
+            .into_iter()
+            .filter_map(|f| {
+                let rule_file = self.rules.files.get(f)?;
+                let other = entry_of(f);
+                Some(model::TunedRule {
+                    title: other.map_or_else(
+                        || rule_file.relative.display().to_string(),
+                        |o| o.title.clone(),
+                    ),
+                    href: other.map(|o| href(&root, &o.page)),
+                    queries: queries(
+                        rule_file,
+                        self.rules,
+                        &self.options.targets,
+                        self.options.mapping.as_deref(),
+                    ),
+                })
+            })
+            .collect();
+        (tuned_by, tuned_rules)
     }
 
     /// Writes `markdown` as `<path>.md` and its HTML inside `layout` as `<path>.html`.
@@ -1247,6 +1327,9 @@ pub fn rule_page<'a>(
         root,
         catalog,
         rule: entry,
+        retired: entry.retired,
+        tuned_by: Vec::new(),
+        tuned_rules: Vec::new(),
     }
 }
 

@@ -63,6 +63,27 @@ pub struct RuleEntry {
     /// The facts from the enricher, merged over the file's documents.
     #[serde(skip)]
     pub enrichment: Enrichment,
+    /// `deprecated` or `unsupported` when the rule is retired (see [`retired`]): its page says
+    /// so and it does not count towards the ATT&CK coverage.
+    #[serde(skip)]
+    pub retired: Option<&'static str>,
+}
+
+/// Why a rule is retired, if it is: it sits in a `deprecated/` or `unsupported/` folder (where
+/// SigmaHQ keeps rules it no longer maintains or that no backend can convert), or has that
+/// `status`.
+pub fn retired(path: &std::path::Path, status: Option<&'static str>) -> Option<&'static str> {
+    if let Some(status @ ("deprecated" | "unsupported")) = status {
+        return Some(status);
+    }
+    path.parent()?
+        .components()
+        .rev()
+        .find_map(|c| match c.as_os_str().to_str() {
+            Some("deprecated") => Some("deprecated"),
+            Some("unsupported") => Some("unsupported"),
+            _ => None,
+        })
 }
 
 /// A log source: `(product, category, service)`.
@@ -173,6 +194,7 @@ pub fn entry(
         references: meta.references.clone(),
         falsepositives: meta.falsepositives.clone(),
         enrichment,
+        retired: retired(&file.path, meta.status.map(|s| s.name())),
     })
 }
 
@@ -517,6 +539,23 @@ pub struct RulePage<'a> {
     pub field_mapping: Option<String>,
     /// Warnings about the rule file (`file:line:col: message`).
     pub warnings: Vec<String>,
+    /// `deprecated` or `unsupported` for a retired rule.
+    pub retired: Option<&'static str>,
+    /// The filters that tune this rule's queries, in the order they apply.
+    pub tuned_by: Vec<RelationItem>,
+    /// On a filter's page: the rules it tunes, each with its tuned queries.
+    pub tuned_rules: Vec<TunedRule>,
+}
+
+/// A rule a filter tunes, on the filter's page.
+#[derive(Debug, Clone, Serialize)]
+pub struct TunedRule {
+    /// The rule's title.
+    pub title: String,
+    /// Its page.
+    pub href: Option<String>,
+    /// Its queries with the filters applied.
+    pub queries: Vec<QueryItem>,
 }
 
 /// A row of a rules table on an index page.
