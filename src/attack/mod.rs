@@ -15,6 +15,7 @@ mod dataset;
 mod error;
 mod input;
 mod stix;
+mod tag_syntax;
 mod tags;
 
 use std::path::Path;
@@ -23,10 +24,10 @@ pub use catalog::{Catalog, EMBEDDED_DATASET, MatrixCell, MatrixColumn, ObjectKin
 pub use dataset::{Dataset, Entry, FORMAT, Software, SoftwareKind, Tactic, Technique, compare_ids};
 pub use error::AttackError;
 pub use stix::{ImportOptions, import_bundle, version_from_file_name};
+pub use tag_syntax::{TagNamespace, TagTarget, parse_tag};
 pub use tags::{
     ObjectInfo, OtherTag, ResolvedObject, ResolvedTactic, ResolvedTags, ResolvedTechnique, Status,
-    TagNamespace, TagProblem, TagRef, TagTarget, TechniqueInfo, parse_tag, resolve_tags,
-    rule_file_diagnostics,
+    TagProblem, TagRef, TechniqueInfo, resolve_tags, rule_file_diagnostics,
 };
 
 /// Imports the STIX bundle at `path` (plain or gzip-compressed JSON).

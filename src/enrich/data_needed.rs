@@ -14,17 +14,14 @@
 //!
 //! The embedded catalog is produced by `sigwiki data import-data-needed` (see
 //! [`crate::enrich::import`]) and parsed once; users add or override entries with a folder of
-//! YAML files ([`crate::enrich::overrides`]).
+//! YAML files ([`crate::enrich::overrides`], which adds `DataNeededCatalog::with_overrides`).
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
 use crate::sigma::{ConditionExpr, Detection, FieldMatch, LogSource, Rule, SearchBody, Value};
-
-use super::overrides::{self, DataNeededError};
 
 /// The catalog compiled into the binary (`data/data-needed.json`).
 const EMBEDDED_JSON: &str = include_str!("../../data/data-needed.json");
@@ -284,14 +281,6 @@ impl DataNeededCatalog {
             by_event_id,
             by_selector,
         }
-    }
-
-    /// This catalog with the entries of the YAML files in `dir` added or overriding (see
-    /// [`crate::enrich::overrides`] for the format).
-    pub fn with_overrides(&self, dir: &Path) -> Result<DataNeededCatalog, DataNeededError> {
-        let mut data = self.data.clone();
-        overrides::apply_dir(&mut data, dir)?;
-        Ok(DataNeededCatalog::from_data(data))
     }
 
     /// Every entry, sorted by id.

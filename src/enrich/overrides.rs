@@ -39,7 +39,17 @@ use crate::sigma::Limits;
 use crate::sigma::diagnostic::{NodePath, Position, Where};
 use crate::sigma::yaml::{Locator, load_documents};
 
-use super::data_needed::{CatalogData, Entry, LogSourceKey, Source};
+use super::data_needed::{CatalogData, DataNeededCatalog, Entry, LogSourceKey, Source};
+
+impl DataNeededCatalog {
+    /// This catalog with the entries of the YAML files in `dir` added or overriding (see the
+    /// module documentation for the format).
+    pub fn with_overrides(&self, dir: &Path) -> Result<DataNeededCatalog, DataNeededError> {
+        let mut data = self.data().clone();
+        apply_dir(&mut data, dir)?;
+        Ok(DataNeededCatalog::from_data(data))
+    }
+}
 
 /// A problem with a Data Needed override folder.
 #[derive(Debug, thiserror::Error)]
