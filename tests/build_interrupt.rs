@@ -1,7 +1,8 @@
 //! A build killed midway leaves the previous site untouched, and the next build succeeds and
-//! cleans up what the killed one left behind. The interrupted build reads the shared SigmaHQ
-//! corpus when present (`$SIGWIKI_SHARED` or `../shared`), else the repository's `rules/`
-//! copied enough times to take a few seconds, so the test also runs on a fresh clone.
+//! cleans up what the killed one left behind. The interrupted build runs with the test-only
+//! hook `SIGWIKI_TEST_HOLD_BUILD` (see `sigwiki::site::output::HOLD_ENV`): it writes its first
+//! rule page, creates the hold file and waits, so the signal lands midway however fast the
+//! machine is, and the test needs nothing beyond the repository.
 #![cfg(unix)]
 
 mod common;
@@ -33,32 +34,9 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// A rule folder big enough that its build is still writing pages when it is stopped.
-fn big_input(scratch: &Path) -> PathBuf {
-    if let Some(shared) = common::shared_dir() {
-        return shared.join("corpus/sigmahq");
-    }
-    eprintln!("note: no shared corpus; the interrupted build reads rules/ copied 150 times");
-    let input = scratch.join("big");
-    let rules: Vec<PathBuf> = std::fs::read_dir(root().join("rules"))
-        .expect("rules/")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
-        .collect();
-    for copy in 0..150 {
-        let folder = input.join(format!("copy{copy:03}"));
-        std::fs::create_dir_all(&folder).expect("mkdir");
-        for rule in &rules {
-            let name = rule.file_name().expect("name");
-            std::fs::copy(rule, folder.join(name)).expect("copy");
-        }
-    }
-    input
-}
-
-/// Builds the previous site, starts a build of `big` into the same folder, stops it with
-/// `signal` once it is writing pages, and checks the previous site and the recovery.
+/// Builds the previous site, starts a build of `rules/` into the same folder, stops it with
+/// `signal` while it holds after its first rule page, and checks the previous site and the
+/// recovery.
 fn interrupted_build_keeps_the_previous_site(signal: &str) {
     let scratch = tempfile::tempdir().expect("tempdir");
     let site = scratch.path().join("site");
@@ -74,32 +52,30 @@ fn interrupted_build_keeps_the_previous_site(signal: &str) {
     let before = tree(&site);
     assert!(before.contains_key("index.html"));
 
-    let big = big_input(scratch.path());
+    let hold = scratch.path().join("hold");
     let mut child = sigwiki()
         .args(["build", "-q", "--targets", "all", "-o"])
         .arg(&site)
-        .arg(&big)
+        .arg(root().join("rules"))
+        .env(sigwiki::site::output::HOLD_ENV, &hold)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    // Underway: the staging folder holds rule pages.
+    // Underway: the build holds after writing a rule page into its staging folder.
     let started = Instant::now();
-    loop {
-        let writing =
-            std::fs::read_dir(staging.join("rules")).is_ok_and(|mut d| d.next().is_some());
-        if writing {
-            break;
-        }
+    while !hold.exists() {
         if let Some(status) = child.try_wait().expect("wait") {
-            panic!("the build ended ({status}) before it was stopped; the input is too small");
+            panic!("the build ended ({status}) without reaching the hold point");
         }
         assert!(
             started.elapsed() < Duration::from_secs(300),
-            "the build never started writing pages"
+            "the build never reached the hold point"
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+    let writing = std::fs::read_dir(staging.join("rules")).is_ok_and(|mut d| d.next().is_some());
+    assert!(writing, "the held build has written a rule page");
     if signal == "KILL" {
         child.kill().expect("SIGKILL");
     } else {
@@ -134,7 +110,7 @@ fn interrupted_build_keeps_the_previous_site(signal: &str) {
         .expect("read")
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "big")
+        .filter(|n| n != "hold")
         .collect();
     beside.sort();
     assert_eq!(beside, ["site"], "temporary folders are cleaned up");
