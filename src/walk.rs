@@ -207,6 +207,9 @@ pub fn default_inputs(root: &Path) -> Vec<PathBuf> {
 #[derive(Default)]
 struct IgnoreStack {
     levels: Vec<(usize, ignore::gitignore::Gitignore)>,
+    /// The `.gitignore` files of the folders above the walked one, innermost first, matched
+    /// against canonical paths: `sigwiki build rules` honours the repository's root file.
+    outer: Vec<ignore::gitignore::Gitignore>,
 }
 
 impl IgnoreStack {
@@ -217,17 +220,61 @@ impl IgnoreStack {
         }
     }
 
-    /// Whether `path` is ignored: the innermost `.gitignore` with a verdict decides, as git does
-    /// (a `!pattern` there re-includes what an outer file ignored).
-    fn ignores(&self, path: &Path, is_dir: bool) -> bool {
+    /// Whether `path` (`canonical` once resolved) is ignored: the innermost `.gitignore` with a
+    /// verdict decides, as git does (a `!pattern` there re-includes what an outer file ignored).
+    fn ignores(&self, path: &Path, canonical: impl Fn() -> PathBuf, is_dir: bool) -> bool {
+        let verdict = |gitignore: &ignore::gitignore::Gitignore, path: &Path| match gitignore
+            .matched(path, is_dir)
+        {
+            ignore::Match::Ignore(_) => Some(true),
+            ignore::Match::Whitelist(_) => Some(false),
+            ignore::Match::None => None,
+        };
         for (_, gitignore) in self.levels.iter().rev() {
-            match gitignore.matched(path, is_dir) {
-                ignore::Match::Ignore(_) => return true,
-                ignore::Match::Whitelist(_) => return false,
-                ignore::Match::None => {}
+            if let Some(ignored) = verdict(gitignore, path) {
+                return ignored;
             }
         }
-        false
+        if self.outer.is_empty() {
+            return false;
+        }
+        let canonical = canonical();
+        self.outer
+            .iter()
+            .find_map(|gitignore| verdict(gitignore, &canonical))
+            .unwrap_or(false)
+    }
+
+    /// Reads the `.gitignore` files above the walked folder `canonical_root`: up to the
+    /// repository root (the nearest folder holding `.git`), or, outside a repository, up to
+    /// the current folder when the walk is inside it (a checkout without its `.git`, such as
+    /// an unpacked archive, still has its root `.gitignore`).
+    fn above(canonical_root: &Path) -> Vec<ignore::gitignore::Gitignore> {
+        let ancestors: Vec<&Path> = canonical_root.ancestors().skip(1).collect();
+        let limit = match ancestors.iter().position(|dir| dir.join(".git").exists()) {
+            Some(repository) => repository + 1,
+            None => {
+                let current = std::env::current_dir()
+                    .and_then(|d| d.canonicalize())
+                    .unwrap_or_default();
+                ancestors
+                    .iter()
+                    .position(|dir| *dir == current)
+                    .map_or(0, |i| i + 1)
+            }
+        };
+        ancestors[..limit]
+            .iter()
+            .filter_map(|dir| {
+                let file = dir.join(".gitignore");
+                if !file.is_file() {
+                    return None;
+                }
+                let mut builder = ignore::gitignore::GitignoreBuilder::new(dir);
+                let _ = builder.add(&file);
+                builder.build().ok().filter(|g| !g.is_empty())
+            })
+            .collect()
     }
 
     /// Reads the `.gitignore` of the folder `dir` at `depth`, if it has one. A file that cannot
@@ -269,11 +316,15 @@ impl FolderWalk {
             .follow_links(true)
             .sort_by_file_name()
             .into_iter();
+        let outer = IgnoreStack::above(&canonical_root);
         FolderWalk {
             root,
             canonical_root,
             walker,
-            ignores: IgnoreStack::default(),
+            ignores: IgnoreStack {
+                levels: Vec::new(),
+                outer,
+            },
         }
     }
 
@@ -310,7 +361,11 @@ impl FolderWalk {
         let path = entry.path();
         let is_dir = entry.file_type().is_dir();
         self.ignores.leave_to(entry.depth());
-        if is_hidden(&entry) || self.ignores.ignores(path, is_dir) {
+        let canonical = || {
+            let relative = path.strip_prefix(&self.root).unwrap_or(path);
+            self.canonical_root.join(relative)
+        };
+        if is_hidden(&entry) || self.ignores.ignores(path, canonical, is_dir) {
             if is_dir {
                 self.walker.skip_current_dir();
             }
