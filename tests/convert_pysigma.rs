@@ -1998,7 +1998,7 @@ condition: selection | count() by IpAddress > 20"#,
                 "esql",
                 Ok(
                     r#"from * metadata _id, _index, _version | where EventID==4625
-| eval timebucket=date_trunc(10 minutes, @timestamp)
+| eval timebucket=date_trunc(10minutes, @timestamp)
 | stats event_count=count() by timebucket, IpAddress
 | where event_count > 20"#,
                 ),
@@ -2114,14 +2114,14 @@ condition:
             ),
             (
                 "eql",
-                Ok(r#"sequence by TargetUserName with maxspan=5m
-  [any where EventID == 4625] with runs=10"#),
+                Ok(r#"sequence by TargetUserName with maxspan=5m 
+ [any where EventID == 4625]  with runs=10"#),
             ),
             (
                 "esql",
                 Ok(
                     r#"from * metadata _id, _index, _version | where EventID==4625
-| eval timebucket=date_trunc(5 minutes, @timestamp) | stats event_count=count() by timebucket, TargetUserName
+| eval timebucket=date_trunc(5minutes, @timestamp) | stats event_count=count() by timebucket, TargetUserName
 | where event_count >= 10"#,
                 ),
             ),
@@ -2171,7 +2171,7 @@ condition:
                 "esql",
                 Ok(
                     r#"from * metadata _id, _index, _version | where EventID==4625
-| eval timebucket=date_trunc(1 hours, @timestamp) | stats value_count=count_distinct(TargetUserName) by timebucket, IpAddress
+| eval timebucket=date_trunc(1hours, @timestamp) | stats value_count=count_distinct(TargetUserName) by timebucket, IpAddress
 | where value_count > 5"#,
                 ),
             ),
@@ -2222,7 +2222,7 @@ timespan: 10m"#,
                 Ok(
                     r#"from * metadata _id, _index, _version | where (EventID==4625) or (EventID==4624 and LogonType==3)
 | eval event_type=case(EventID==4625, "failed_logon", EventID==4624 and LogonType==3, "successful_logon")
-| eval timebucket=date_trunc(10 minutes, @timestamp) | stats event_type_count=count_distinct(event_type) by timebucket, TargetUserName
+| eval timebucket=date_trunc(10minutes, @timestamp) | stats event_type_count=count_distinct(event_type) by timebucket, TargetUserName
 | where event_type_count >= 2"#,
                 ),
             ),

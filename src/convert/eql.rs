@@ -383,7 +383,12 @@ impl Dialect for Eql {
                 // One matching event is enough.
                 return Ok(format!("any where {query}\n"));
             }
-            return Ok(format!("{head}\n{} with runs={runs}\n", step(0, query)));
+            if aliased && !c.group_by.is_empty() {
+                return Ok(format!("{head}\n{} with runs={runs}\n", step(0, query)));
+            }
+            // pySigma's spacing: its template joins the parts with spaces around an empty
+            // aggregation.
+            return Ok(format!("{head} \n [any where {query}]  with runs={runs}\n"));
         }
         let all = parts.rules.len() as i64;
         if !matches!(conditions.as_slice(), [(CorrelationOp::Gte, n)] if n.as_i64() == Some(all)) {

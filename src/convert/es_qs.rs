@@ -23,6 +23,11 @@ impl Backend for EsQs {
         legacy::support(feature)
     }
 
+    /// sigmac predates Sigma filters and correlations (see [`Backend::tunes_converted_rules`]).
+    fn tunes_converted_rules(&self) -> bool {
+        false
+    }
+
     fn render(&self, input: &ConvertInput<'_>) -> Result<String, ConvertError> {
         let SigmaKind::Rule(rule) = &input.document.kind else {
             return Err(legacy::not_a_detection_rule(self.name(), input));

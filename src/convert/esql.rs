@@ -192,7 +192,7 @@ impl Dialect for Esql {
     /// Correlations as the reference writes them: the rules' conditions OR-ed in one `where`
     /// (tagged by `eval event_type=case(…)` for temporal ones), a `date_trunc` time bucket,
     /// `stats … by timebucket, …` and a final `where`; `group-by` aliases become an
-    /// `eval alias=case(…)` of each rule's field. Time spans are written `5 minutes`.
+    /// `eval alias=case(…)` of each rule's field. Time spans are written `5minutes`.
     fn render_correlation(
         &self,
         cx: &Cx<'_>,
@@ -273,8 +273,18 @@ impl Dialect for Esql {
             .iter()
             .map(|g| format!(", {}", self.field(g)))
             .collect();
+        // The rules' other `fields` are kept as value lists, as pySigma's ES|QL backend does.
+        let carried: String = parts
+            .carried_fields()
+            .iter()
+            .map(|f| {
+                let f = self.field(f);
+                format!(", {f}=values({f})")
+            })
+            .collect();
+        // `5minutes`: pySigma writes the span without a space, which ES|QL reads the same.
         lines.push(format!(
-            "| eval timebucket=date_trunc({} {}, @timestamp) | stats {name}={value} by timebucket{groupby}",
+            "| eval timebucket=date_trunc({}{}, @timestamp) | stats {name}={value}{carried} by timebucket{groupby}",
             c.timespan.count,
             time_unit(c.timespan.unit)
         ));
@@ -302,7 +312,7 @@ impl Dialect for Esql {
         let mut lines = vec![query];
         if let Some(t) = &a.timeframe {
             lines.push(format!(
-                "| eval timebucket=date_trunc({} {}, @timestamp)",
+                "| eval timebucket=date_trunc({}{}, @timestamp)",
                 t.count,
                 time_unit(t.unit)
             ));

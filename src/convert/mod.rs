@@ -180,6 +180,15 @@ pub trait Backend: Send + Sync {
     /// included.
     fn render(&self, input: &ConvertInput<'_>) -> Result<String, ConvertError>;
 
+    /// Whether `sigwiki convert` applies Sigma v2 rule-set semantics for this target: filters
+    /// tune the rules they name, and a rule a `generate: false` correlation uses prints nothing.
+    /// pySigma does both; sigmac 0.23.1, which the legacy targets reproduce byte for byte,
+    /// predates filters and correlations and prints every rule file as it stands, so those
+    /// targets say no. Site pages apply filters on every target either way.
+    fn tunes_converted_rules(&self) -> bool {
+        true
+    }
+
     /// Joins the outputs of the documents of one file as the reference converter prints them
     /// (by default, one after the other).
     fn join_outputs(&self, outputs: Vec<String>) -> String {
@@ -225,14 +234,16 @@ pub fn convert_file_output(
     rules: &RuleSet,
     mapping: Option<&mapping::FieldMapping>,
 ) -> Result<String, ConvertError> {
+    let tunes = backend.tunes_converted_rules();
     let printed = |document: &Document| {
-        !matches!(document.kind, SigmaKind::Filter(_))
-            && !rules.is_generated_only_by_correlation(file, document)
+        let filter = matches!(document.kind, SigmaKind::Filter(_));
+        let taken_by_correlation = tunes && rules.is_generated_only_by_correlation(file, document);
+        !filter && !taken_by_correlation
     };
     if file.documents.iter().all(|d| !printed(d)) && !file.has_errors() {
         return Ok(String::new());
     }
-    convert_documents(backend, file, rules, mapping, printed)
+    convert_documents(backend, file, rules, mapping, printed, tunes)
 }
 
 /// [`convert_file`] with a field mapping applied to each document first.
@@ -242,17 +253,18 @@ pub fn convert_file_with(
     rules: &RuleSet,
     mapping: Option<&mapping::FieldMapping>,
 ) -> Result<String, ConvertError> {
-    convert_documents(backend, file, rules, mapping, |_| true)
+    convert_documents(backend, file, rules, mapping, |_| true, true)
 }
 
 /// Converts the documents of `file` that `include` selects, each tuned by the filters that
-/// apply to it and then mapped.
+/// apply to it (when `tune`) and then mapped.
 fn convert_documents(
     backend: &dyn Backend,
     file: &RuleFile,
     rules: &RuleSet,
     mapping: Option<&mapping::FieldMapping>,
     include: impl Fn(&Document) -> bool,
+    tune: bool,
 ) -> Result<String, ConvertError> {
     if let Some(d) = file.diagnostics.iter().find(|d| d.is_error()) {
         return Err(ConvertError {
@@ -263,7 +275,11 @@ fn convert_documents(
     }
     let mut outputs = Vec::with_capacity(file.documents.len());
     for document in file.documents.iter().filter(|d| include(d)) {
-        let tuned = rules.tuned(file, document);
+        let tuned = if tune {
+            rules.tuned(file, document)
+        } else {
+            None
+        };
         let document = tuned.as_ref().unwrap_or(document);
         let mapped = mapping.map(|m| m.apply(document));
         let document = mapped.as_deref().unwrap_or(document);

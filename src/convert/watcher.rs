@@ -48,6 +48,11 @@ impl Backend for XpackWatcher {
         }
     }
 
+    /// sigmac predates Sigma filters and correlations (see [`Backend::tunes_converted_rules`]).
+    fn tunes_converted_rules(&self) -> bool {
+        false
+    }
+
     fn render(&self, input: &ConvertInput<'_>) -> Result<String, ConvertError> {
         let mut taken = Vec::new();
         for document in &input.file.documents {

@@ -19,6 +19,8 @@ pub struct RuleQuery {
     pub query: String,
     /// `(alias, field)`: the field of this rule's events each alias of `group-by` stands for.
     pub aliases: Vec<(String, String)>,
+    /// The rule's `fields`.
+    pub fields: Vec<String>,
 }
 
 /// A correlation with its referenced rules converted.
@@ -31,6 +33,18 @@ pub struct Parts<'a> {
 }
 
 impl Parts<'_> {
+    /// The `fields` of the referenced rules that are not `group-by` fields, each once, in
+    /// order: what pySigma's aggregating backends carry along (ES|QL's `values()`).
+    pub fn carried_fields(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for field in self.rules.iter().flat_map(|r| &r.fields) {
+            if !self.correlation.group_by.contains(field) && !out.contains(&field.as_str()) {
+                out.push(field);
+            }
+        }
+        out
+    }
+
     /// The comparisons of the condition; for temporal types without one, "all the rules".
     pub fn conditions(&self) -> Vec<(CorrelationOp, Number)> {
         if self.correlation.condition.is_empty() && self.correlation.kind.is_temporal() {
@@ -147,7 +161,9 @@ where
         let Some(file) = rules.files.get(at.file) else {
             continue;
         };
-        let document: &Document = rules.document(at);
+        // The rule as its filters tune it: a filtered rule is filtered inside correlations too.
+        let tuned = rules.tuned(file, rules.document(at));
+        let document: &Document = tuned.as_ref().unwrap_or_else(|| rules.document(at));
         let SigmaKind::Rule(referenced) = &document.kind else {
             return Err(cx.input.error(
                 "correlation",
@@ -224,6 +240,7 @@ where
             name,
             query,
             aliases,
+            fields: meta.fields.clone(),
         });
     }
     Ok(Parts {
