@@ -299,7 +299,12 @@ fn run_test(
         outcome.status = TestStatus::Fail;
         outcome.message =
             format!("matched {matched} of {total} events, expected at least {needed}");
-        if let Some(event) = first_covered.or(first_any) {
+        // The closest event: one the log source covers, else any; a matching one when every
+        // event matched but too few events were recorded.
+        if let Some(event) = first_covered
+            .or(first_any)
+            .or_else(|| outcome.first_match.clone())
+        {
             let verdicts = engine
                 .explain(rule, &event, &mut scratch)
                 .unwrap_or_default();
