@@ -329,6 +329,9 @@ pub struct PreviewArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PreviewFormat::Md)]
     pub format: PreviewFormat,
+    /// Show which events of these files (EVTX, JSON, JSON Lines) the rule matches, and why.
+    #[arg(long, value_name = "FILE")]
+    pub events: Vec<PathBuf>,
     /// Rendering options.
     #[command(flatten)]
     pub site: SiteArgs,
@@ -342,6 +345,10 @@ pub struct ServeArgs {
     /// Port on 127.0.0.1.
     #[arg(long, default_value_t = 8000)]
     pub port: u16,
+    /// Show on every rule page which events of these files (EVTX, JSON, JSON Lines) it
+    /// matches, and why.
+    #[arg(long, value_name = "FILE")]
+    pub events: Vec<PathBuf>,
     /// Rendering options.
     #[command(flatten)]
     pub site: SiteArgs,

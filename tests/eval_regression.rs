@@ -373,3 +373,81 @@ fn shared_events_are_not_matched_by_rules_of_other_log_sources() {
     }
     assert!(checked >= 2 * 163, "{checked} events files checked");
 }
+
+#[test]
+fn build_shows_the_verdicts_and_the_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("site");
+    let output = Command::cargo_bin("sigwiki")
+        .unwrap()
+        .arg("build")
+        .arg(fixture_repo().join("rules"))
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let page =
+        std::fs::read_to_string(out.join("rules/windows/proc_creation_scanner_list_mode.md"))
+            .unwrap();
+    assert!(
+        page.contains("| **Regression test** | **pass**: matched 1 event, 1 expected · [regression_data/scanner/events.evtx](../../regression/rules/windows/proc_creation_scanner_list_mode/events.evtx) |"),
+        "{page}"
+    );
+    assert!(
+        page.contains("| `CommandLine` | `GRB_NET.exe  -m:scan -i:f -d:list.txt` |"),
+        "{page}"
+    );
+    assert!(
+        out.join("regression/rules/windows/proc_creation_scanner_list_mode/events.evtx")
+            .is_file()
+    );
+    let rules: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("rules.json")).unwrap()).unwrap();
+    assert_eq!(rules[0]["regression"][0]["status"], "pass");
+    let home = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        home.contains(r#"<span id="count-passing">1</span> passing"#),
+        "{home}"
+    );
+    let table = std::fs::read_to_string(out.join("rules.html")).unwrap();
+    assert!(table.contains(r#"data-regression="pass""#));
+}
+
+#[test]
+fn preview_with_events_shows_what_matched_and_what_did_not() {
+    let repo = fixture_repo();
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.jsonl");
+    std::fs::write(
+        &other,
+        "{\"Channel\": \"Microsoft-Windows-Sysmon/Operational\", \"EventID\": 1, \"Image\": \"C:\\\\Users\\\\x\\\\Downloads\\\\a.exe\", \"CommandLine\": \"a.exe -m:scan\"}\n",
+    )
+    .unwrap();
+    let output = Command::cargo_bin("sigwiki")
+        .unwrap()
+        .arg("preview")
+        .arg(repo.join("rules/windows/proc_creation_scanner_list_mode.yml"))
+        .arg("--events")
+        .arg(repo.join("regression_data/scanner/events.json"))
+        .arg("--events")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let page = String::from_utf8_lossy(&output.stdout);
+    assert!(page.contains("1 of 1 event match this rule."), "{page}");
+    assert!(page.contains("0 of 1 event match this rule."), "{page}");
+    assert!(
+        page.contains("does not match: `selection_options: CommandLine"),
+        "{page}"
+    );
+}

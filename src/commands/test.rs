@@ -177,18 +177,37 @@ struct FileResult {
     correlations: Vec<(usize, usize)>,
 }
 
+/// Events evaluated together: matching runs on every thread, counting and correlations then
+/// take the batch in file order.
+const BATCH: usize = 2048;
+
 fn evaluate_file(engine: &Engine, path: &Path) -> FileResult {
-    let mut scratch = Scratch::default();
     let mut correlation_scratch = Scratch::default();
     let mut state = CorrelationState::default();
     let mut counts: Vec<usize> = vec![0; engine.rules().len()];
-    let summary = read_events(path, &mut |event| {
-        let matched = engine.matches(&event, &mut scratch);
-        for &rule in matched {
-            counts[rule as usize] += 1;
+    let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
+    let mut flush = |batch: &mut Vec<Event>| {
+        let matched: Vec<Vec<u32>> = batch
+            .par_iter()
+            .map_init(Scratch::default, |scratch, event| {
+                engine.matches(event, scratch).to_vec()
+            })
+            .collect();
+        for (event, matched) in batch.iter().zip(&matched) {
+            for &rule in matched {
+                counts[rule as usize] += 1;
+            }
+            engine.observe(event, matched, &mut state, &mut correlation_scratch);
         }
-        engine.observe(&event, matched, &mut state, &mut correlation_scratch);
+        batch.clear();
+    };
+    let summary = read_events(path, &mut |event| {
+        batch.push(event);
+        if batch.len() == BATCH {
+            flush(&mut batch);
+        }
     });
+    flush(&mut batch);
     let rules = counts
         .iter()
         .enumerate()

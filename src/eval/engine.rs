@@ -65,7 +65,7 @@ pub struct Engine {
     fields: FieldTable,
     rules: Vec<CompiledRule>,
     correlations: Vec<CompiledCorrelation>,
-    by_channel_and_id: HashMap<(Box<str>, i64), Vec<Target>>,
+    by_channel_and_id: HashMap<Box<str>, HashMap<i64, Vec<Target>>>,
     by_channel: HashMap<Box<str>, Vec<Target>>,
     by_id: HashMap<i64, Vec<Target>>,
     any_windows: Vec<Target>,
@@ -79,6 +79,7 @@ pub struct Engine {
 pub struct Scratch {
     binding: Binding,
     matched: Vec<u32>,
+    targets: Vec<Target>,
 }
 
 /// One match of a rule a correlation references, kept for the correlation.
@@ -100,15 +101,28 @@ pub struct CorrelationState {
 impl Engine {
     /// Compiles every rule and correlation of `set` with the log sources of `table`.
     pub fn compile(set: &RuleSet, table: &LogSourceTable) -> Engine {
+        Self::compile_where(set, table, &|_, _| true)
+    }
+
+    /// Compiles the rules and correlations of `set` for which `keep(file index, document
+    /// index)` holds.
+    pub fn compile_where(
+        set: &RuleSet,
+        table: &LogSourceTable,
+        keep: &dyn Fn(usize, usize) -> bool,
+    ) -> Engine {
         let mut engine = Engine::default();
         engine.channel = engine.fields.intern("Channel");
         engine.event_id = engine.fields.intern("EventID");
         let mut by_reference: HashMap<&str, u32> = HashMap::new();
         let mut names: HashMap<u32, &str> = HashMap::new();
-        for (_, file, document) in set.documents() {
+        for (at, file, document) in set.documents() {
             let SigmaKind::Rule(rule) = &document.kind else {
                 continue;
             };
+            if !keep(at.file, document.index) {
+                continue;
+            }
             let index = u32::try_from(engine.rules.len()).unwrap_or(u32::MAX);
             for key in [&rule.meta.id, &rule.meta.name].into_iter().flatten() {
                 by_reference.entry(key.as_str()).or_insert(index);
@@ -140,7 +154,9 @@ impl Engine {
                     match key {
                         IndexKey::ChannelAndId(c, id) => engine
                             .by_channel_and_id
-                            .entry((c, id))
+                            .entry(c)
+                            .or_default()
+                            .entry(id)
                             .or_default()
                             .push(target),
                         IndexKey::Channel(c) => {
@@ -159,10 +175,13 @@ impl Engine {
                 unevaluable,
             });
         }
-        for (_, file, document) in set.documents() {
+        for (at, file, document) in set.documents() {
             let SigmaKind::Correlation(c) = &document.kind else {
                 continue;
             };
+            if !keep(at.file, document.index) {
+                continue;
+            }
             let info = RuleInfo {
                 file: file.path.clone(),
                 document: document.index,
@@ -340,13 +359,24 @@ impl Engine {
             return false;
         };
         let channel: &str = channel.lower();
+        self.candidates_in(event, binding, channel, out);
+        true
+    }
+
+    fn candidates_in(
+        &self,
+        event: &Event,
+        binding: &Binding,
+        channel: &str,
+        out: &mut Vec<Target>,
+    ) {
         let event_id = binding
             .values(event, self.event_id)
             .next()
             .and_then(|v| v.number)
             .map(|n| n as i64);
         if let Some(id) = event_id {
-            if let Some(list) = self.by_channel_and_id.get(&(Box::from(channel), id)) {
+            if let Some(list) = self.by_channel_and_id.get(channel).and_then(|m| m.get(&id)) {
                 out.extend_from_slice(list);
             }
             if let Some(list) = self.by_id.get(&id) {
@@ -357,7 +387,6 @@ impl Engine {
             out.extend_from_slice(list);
         }
         out.extend_from_slice(&self.any_windows);
-        true
     }
 
     /// The indices of the rules `event` matches, in rule-set order. A Windows event (one with a
@@ -366,9 +395,9 @@ impl Engine {
     pub fn matches<'s>(&self, event: &Event, scratch: &'s mut Scratch) -> &'s [u32] {
         scratch.binding.bind(&self.fields, event);
         scratch.matched.clear();
-        let mut targets = Vec::new();
-        if self.candidates(event, &scratch.binding, &mut targets) {
-            for (rule, variant) in targets {
+        scratch.targets.clear();
+        if self.candidates(event, &scratch.binding, &mut scratch.targets) {
+            for &(rule, variant) in &scratch.targets {
                 let detection = &self.rules[rule as usize].variants[variant as usize];
                 if detection.is_match(event, &scratch.binding) {
                     scratch.matched.push(rule);

@@ -63,6 +63,12 @@ pub struct RuleEntry {
     /// The facts from the enricher, merged over the file's documents.
     #[serde(skip)]
     pub enrichment: Enrichment,
+    /// The verdicts of the rule's regression tests (none when it has none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub regression: Vec<super::regression::RegressionSummary>,
+    /// What the rule matched in the events given with `--events` (preview and serve).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events_check: Vec<super::regression::EventsCheck>,
 }
 
 /// A log source: `(product, category, service)`.
@@ -173,6 +179,8 @@ pub fn entry(
         references: meta.references.clone(),
         falsepositives: meta.falsepositives.clone(),
         enrichment,
+        regression: Vec::new(),
+        events_check: Vec::new(),
     })
 }
 
