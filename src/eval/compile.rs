@@ -247,6 +247,18 @@ impl CompiledDetection {
         out
     }
 
+    /// Literals one of which (lowercased) is in a value of every event this detection matches;
+    /// `None` when no such set is known (a negation, a number, a regex… decides).
+    pub fn required_literals(&self) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        for condition in &self.conditions {
+            out.extend(node_literals(condition, &self.identifiers)?);
+        }
+        out.sort();
+        out.dedup();
+        Some(out)
+    }
+
     /// The items of every identifier, for listing the fields a rule tests.
     pub fn items(&self) -> Vec<&Item> {
         fn walk<'a>(body: &'a Body, out: &mut Vec<&'a Item>) {
@@ -362,6 +374,48 @@ fn compile_expr(
             }
         }
     })
+}
+
+/// The smallest known literal set among required parts, or the union over alternatives.
+fn smallest(sets: impl Iterator<Item = Option<Vec<String>>>) -> Option<Vec<String>> {
+    sets.flatten().min_by_key(Vec::len)
+}
+
+fn union(sets: impl Iterator<Item = Option<Vec<String>>>) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for set in sets {
+        out.extend(set?);
+    }
+    Some(out)
+}
+
+fn node_literals(node: &Node, identifiers: &[(String, Body)]) -> Option<Vec<String>> {
+    match node {
+        Node::And(items) => smallest(items.iter().map(|n| node_literals(n, identifiers))),
+        Node::Or(items) => union(items.iter().map(|n| node_literals(n, identifiers))),
+        Node::Not(_) => None,
+        Node::Ident(i) => body_literals(&identifiers[*i].1),
+    }
+}
+
+fn body_literals(body: &Body) -> Option<Vec<String>> {
+    match body {
+        Body::AllOf(items) => smallest(items.iter().map(item_literals)),
+        Body::AnyOf(bodies) => union(bodies.iter().map(body_literals)),
+        Body::Keywords(item) => item_literals(item),
+    }
+}
+
+fn item_literals(item: &Item) -> Option<Vec<String>> {
+    if item.negated || item.time_part.is_some() {
+        return None;
+    }
+    let group = |g: &Vec<Matcher>| union(g.iter().map(|m| m.literal().map(|l| vec![l])));
+    if item.all {
+        smallest(item.groups.iter().map(group))
+    } else {
+        union(item.groups.iter().map(group))
+    }
 }
 
 struct Cx<'a> {

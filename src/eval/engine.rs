@@ -72,6 +72,10 @@ pub struct Engine {
     evaluable: Vec<u32>,
     channel: u32,
     event_id: u32,
+    /// Every rule's required literals in one automaton, run once per event over its values.
+    prefilter: Option<aho_corasick::AhoCorasick>,
+    /// Per rule: the prefilter literals one of which an event must hold (`None`: always test).
+    required: Vec<Option<Box<[u32]>>>,
 }
 
 /// Per-thread state of evaluation, reused across events.
@@ -80,6 +84,8 @@ pub struct Scratch {
     binding: Binding,
     matched: Vec<u32>,
     targets: Vec<Target>,
+    haystack: Vec<u8>,
+    found: Vec<u64>,
 }
 
 /// One match of a rule a correlation references, kept for the correlation.
@@ -258,7 +264,80 @@ impl Engine {
                 unevaluable,
             });
         }
+        engine.build_prefilter();
         engine
+    }
+
+    /// Collects the required literals of every rule into one automaton: an event is tested
+    /// against a rule only when its values hold one of the rule's literals, so most of the
+    /// rules of a busy log source cost one bit test per event.
+    fn build_prefilter(&mut self) {
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut literals: Vec<String> = Vec::new();
+        self.required = self
+            .rules
+            .iter()
+            .map(|rule| {
+                let set = rule.variants.first()?.required_literals()?;
+                if set.is_empty() {
+                    return None;
+                }
+                Some(
+                    set.into_iter()
+                        .map(|l| {
+                            *ids.entry(l.clone()).or_insert_with(|| {
+                                literals.push(l);
+                                u32::try_from(literals.len() - 1).unwrap_or(u32::MAX)
+                            })
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        if literals.is_empty() {
+            return;
+        }
+        self.prefilter = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .build(&literals)
+            .ok();
+        if self.prefilter.is_none() {
+            self.required.iter_mut().for_each(|r| *r = None);
+        }
+    }
+
+    /// Runs the prefilter over the event's values, marking the literals found.
+    fn scan(&self, event: &Event, scratch: &mut Scratch) {
+        let Some(automaton) = &self.prefilter else {
+            return;
+        };
+        scratch.haystack.clear();
+        for field in &event.fields {
+            scratch
+                .haystack
+                .extend_from_slice(field.value.lower().as_bytes());
+            scratch.haystack.push(0);
+        }
+        let words = automaton.patterns_len().div_ceil(64);
+        scratch.found.clear();
+        scratch.found.resize(words, 0);
+        for m in automaton.find_overlapping_iter(aho_corasick::Input::new(&scratch.haystack)) {
+            let id = m.pattern().as_usize();
+            scratch.found[id / 64] |= 1 << (id % 64);
+        }
+    }
+
+    /// Whether the prefilter allows testing `rule` on the scanned event.
+    fn may_match(&self, rule: u32, scratch: &Scratch) -> bool {
+        match self.required.get(rule as usize) {
+            Some(Some(ids)) => ids.iter().any(|&id| {
+                scratch
+                    .found
+                    .get(id as usize / 64)
+                    .is_some_and(|w| w & (1 << (id % 64)) != 0)
+            }),
+            _ => true,
+        }
     }
 
     fn index_targets(
@@ -396,8 +475,16 @@ impl Engine {
         scratch.binding.bind(&self.fields, event);
         scratch.matched.clear();
         scratch.targets.clear();
-        if self.candidates(event, &scratch.binding, &mut scratch.targets) {
-            for &(rule, variant) in &scratch.targets {
+        let mut targets = std::mem::take(&mut scratch.targets);
+        let windows = self.candidates(event, &scratch.binding, &mut targets);
+        if !windows || !targets.is_empty() {
+            self.scan(event, scratch);
+        }
+        if windows {
+            for &(rule, variant) in &targets {
+                if !self.may_match(rule, scratch) {
+                    continue;
+                }
                 let detection = &self.rules[rule as usize].variants[variant as usize];
                 if detection.is_match(event, &scratch.binding) {
                     scratch.matched.push(rule);
@@ -407,11 +494,14 @@ impl Engine {
             scratch.matched.dedup();
         } else {
             for &rule in &self.evaluable {
-                if self.rules[rule as usize].variants[0].is_match(event, &scratch.binding) {
+                if self.may_match(rule, scratch)
+                    && self.rules[rule as usize].variants[0].is_match(event, &scratch.binding)
+                {
                     scratch.matched.push(rule);
                 }
             }
         }
+        scratch.targets = targets;
         &scratch.matched
     }
 

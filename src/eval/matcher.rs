@@ -27,8 +27,8 @@ pub enum Pattern {
     Prefix(Box<str>),
     /// Ends with.
     Suffix(Box<str>),
-    /// Contains.
-    Contains(Box<str>),
+    /// Contains (the searcher built once).
+    Contains(Box<memchr::memmem::Finder<'static>>),
     /// Anything else: `*` and `?` at any place.
     Glob(Box<[Token]>),
 }
@@ -50,9 +50,9 @@ impl Pattern {
             [Piece::Text(t)] => Pattern::Exact(fold(t).into()),
             [Piece::Text(t), Piece::AnyString] => Pattern::Prefix(fold(t).into()),
             [Piece::AnyString, Piece::Text(t)] => Pattern::Suffix(fold(t).into()),
-            [Piece::AnyString, Piece::Text(t), Piece::AnyString] => {
-                Pattern::Contains(fold(t).into())
-            }
+            [Piece::AnyString, Piece::Text(t), Piece::AnyString] => Pattern::Contains(Box::new(
+                memchr::memmem::Finder::new(fold(t).as_bytes()).into_owned(),
+            )),
             [Piece::AnyString] => Pattern::Prefix("".into()),
             _ => {
                 let mut tokens = Vec::new();
@@ -82,9 +82,37 @@ impl Pattern {
             Pattern::Exact(p) => text == &**p,
             Pattern::Prefix(p) => text.starts_with(&**p),
             Pattern::Suffix(p) => text.ends_with(&**p),
-            Pattern::Contains(p) => text.contains(&**p),
+            Pattern::Contains(finder) => finder.find(text.as_bytes()).is_some(),
             Pattern::Glob(tokens) => glob_match(tokens, text),
         }
+    }
+}
+
+impl Pattern {
+    /// The longest literal text every match holds, lowercased (for the rule set's prefilter);
+    /// `None` when it is shorter than three bytes and would filter nothing.
+    pub fn literal(&self) -> Option<String> {
+        let text = match self {
+            Pattern::Exact(p) | Pattern::Prefix(p) | Pattern::Suffix(p) => p.to_string(),
+            Pattern::Contains(f) => String::from_utf8_lossy(f.needle()).into_owned(),
+            Pattern::Glob(tokens) => {
+                let mut best = String::new();
+                let mut run = String::new();
+                for token in tokens.iter().chain([&Token::AnyString]) {
+                    if let Token::Char(c) = token {
+                        run.push(*c);
+                    } else {
+                        if run.len() > best.len() {
+                            best = std::mem::take(&mut run);
+                        }
+                        run.clear();
+                    }
+                }
+                best
+            }
+        };
+        let lower = text.to_lowercase();
+        (lower.len() >= 3).then_some(lower)
     }
 }
 
@@ -222,6 +250,15 @@ impl Matcher {
             Value::Compare(op, n) => Matcher::Compare(*op, n.as_f64()),
             Value::FieldRef(name) => Matcher::FieldRef(field_id(name)),
         })
+    }
+
+    /// The literal every value this matcher accepts contains (lowercased), if there is one.
+    pub fn literal(&self) -> Option<String> {
+        match self {
+            // A cased pattern's text need not survive lowercasing the whole value unchanged.
+            Matcher::Pattern { pattern, cased } if !cased => pattern.literal(),
+            _ => None,
+        }
     }
 
     /// Whether the matcher accepts an absent field.
