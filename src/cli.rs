@@ -61,6 +61,8 @@ pub enum Command {
     Attack(AttackCommand),
     /// Build the wiki: rule pages (Markdown and HTML), indexes, coverage, exports.
     Build(BuildArgs),
+    /// Run the rules' regression tests on recorded events, or try rules on any events.
+    Test(TestArgs),
     /// Print one rule's page to stdout.
     Preview(PreviewArgs),
     /// Serve the site on 127.0.0.1, rebuilding and reloading on change.
@@ -201,6 +203,40 @@ pub enum NeededFormat {
     Json,
 }
 
+/// Output formats of `test`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestFormat {
+    /// Verdicts for people.
+    Text,
+    /// One JSON object per regression test (with `--events`: per events file, and per rule and
+    /// file with matches).
+    Jsonl,
+}
+
+/// `sigwiki test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Rule files and folders (default: `rules/`).
+    pub paths: Vec<PathBuf>,
+    /// The root of the rule repository that `regression_tests_path` is relative to (default:
+    /// found by walking up from each rule).
+    #[arg(long, value_name = "DIR")]
+    pub regression_root: Option<PathBuf>,
+    /// Evaluate the rules on these events files or folders (EVTX, JSON, JSON Lines) instead of
+    /// running regression tests.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub events: Vec<PathBuf>,
+    /// A log-source table replacing the embedded one (sigwiki's format or SigmaHQ's `thor.yml`).
+    #[arg(long, value_name = "FILE")]
+    pub logsources: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+    pub format: TestFormat,
+    /// Fail (exit 1) when test data is missing too.
+    #[arg(long)]
+    pub strict: bool,
+}
+
 /// `sigwiki check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -293,6 +329,9 @@ pub struct PreviewArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PreviewFormat::Md)]
     pub format: PreviewFormat,
+    /// Show which events of these files (EVTX, JSON, JSON Lines) the rule matches, and why.
+    #[arg(long, value_name = "FILE")]
+    pub events: Vec<PathBuf>,
     /// Rendering options.
     #[command(flatten)]
     pub site: SiteArgs,
@@ -306,6 +345,10 @@ pub struct ServeArgs {
     /// Port on 127.0.0.1.
     #[arg(long, default_value_t = 8000)]
     pub port: u16,
+    /// Show on every rule page which events of these files (EVTX, JSON, JSON Lines) it
+    /// matches, and why.
+    #[arg(long, value_name = "FILE")]
+    pub events: Vec<PathBuf>,
     /// Rendering options.
     #[command(flatten)]
     pub site: SiteArgs,

@@ -6,6 +6,7 @@
 //! ```text
 //! walk → sigma (parse, diagnostics) → enrich (ATT&CK, Data Needed, triggers)
 //!      → convert (one backend per query target over the shared condition IR)
+//!        or eval (the same IR evaluated on recorded events)
 //!      → site (Markdown and HTML pages, indexes, exports, atomic output)
 //! ```
 //!
@@ -15,6 +16,7 @@ pub mod attack;
 pub mod config;
 pub mod convert;
 pub mod enrich;
+pub mod eval;
 pub mod load;
 pub mod sigma;
 pub mod site;

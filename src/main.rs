@@ -38,6 +38,7 @@ fn main() -> ExitCode {
             commands::attack::import(args, cli.global.quiet)
         }
         Command::Build(args) => commands::build::run(args, &cli.global, color),
+        Command::Test(args) => commands::test::run(args, color),
         Command::Preview(args) => commands::preview::run(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::Init(args) => commands::init::run(args),

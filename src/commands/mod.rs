@@ -13,6 +13,7 @@ pub mod preview;
 pub mod serve;
 pub mod site_setup;
 pub mod templates;
+pub mod test;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

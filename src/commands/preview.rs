@@ -15,10 +15,11 @@ use crate::cli::{ColorChoice, PreviewArgs, PreviewFormat};
 pub fn run(args: &PreviewArgs) -> Result<ExitCode> {
     let Setup {
         templates_dir,
-        options,
+        mut options,
         catalogs,
         ..
     } = setup(&args.site, std::slice::from_ref(&args.rule))?;
+    options.events.clone_from(&args.events);
     let templates = Templates::load(templates_dir.as_deref())?;
     let enricher = catalogs.enricher();
     let format = match args.format {

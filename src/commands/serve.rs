@@ -18,6 +18,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
         ..
     } = setup(&args.site, &args.paths)?;
     options.live_reload = true;
+    options.events.clone_from(&args.events);
     options.base_url = "/".to_string();
     let enricher = catalogs.enricher();
     site::serve::serve(&options, templates_dir.as_deref(), &enricher, args.port)?;

@@ -48,6 +48,8 @@ pub struct BuildOptions {
     pub live_reload: bool,
     /// The field mapping applied before every conversion (`--mapping`), if any.
     pub mapping: Option<Arc<FieldMapping>>,
+    /// Events files every rule page shows its matches in (`--events`).
+    pub events: Vec<PathBuf>,
 }
 
 impl std::fmt::Debug for BuildOptions {
@@ -79,6 +81,7 @@ impl BuildOptions {
             progress: false,
             live_reload: false,
             mapping: None,
+            events: Vec::new(),
         }
     }
 }
@@ -163,7 +166,7 @@ pub fn build_from(
     }
     failed_files.sort_by(|a, b| a.file.cmp(&b.file));
 
-    let entries: Vec<RuleEntry> = planned
+    let mut entries: Vec<RuleEntry> = planned
         .into_par_iter()
         .filter_map(|(index, page)| {
             rules
@@ -177,9 +180,10 @@ pub fn build_from(
     }
     diagnostics.sort();
     diagnostics.dedup();
+    super::regression::attach(rules, &mut entries, &options.events);
     let relations = model::relations(&entries, rules);
     let indexes = Indexes::new(&entries);
-    clock.lap("enrich and index");
+    clock.lap("enrich, regression tests and index");
     let site = SiteInfo::new(options, enricher, !failed_files.is_empty());
     let builder = Builder {
         rules,
@@ -224,6 +228,7 @@ pub fn build_from(
     total += builder.index_pages()?;
     clock.lap("index pages");
     total += builder.site_pages(&failed_files)?;
+    total += super::regression::write_events(&output, &entries)?;
     clock.lap("site pages and exports");
     let report = BuildReport {
         rule_pages: entries.len(),

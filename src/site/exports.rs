@@ -34,6 +34,12 @@ pub struct Home {
     pub untagged: usize,
     /// Distinct log sources.
     pub logsources: usize,
+    /// Rules with a regression test.
+    pub tested: usize,
+    /// Of which every test passes.
+    pub passing: usize,
+    /// Of which a test fails or errors.
+    pub failing: usize,
 }
 
 /// One tactic's line on the home page.
@@ -102,6 +108,7 @@ pub fn home(entries: &[RuleEntry], ix: &Indexes, matrix: Option<&Matrix>) -> Hom
         }
         ids.len()
     });
+    let (tested, passing, failing) = super::regression::counts(entries);
     Home {
         rules: entries.len(),
         correlations: entries.iter().filter(|e| e.kind == "correlation").count(),
@@ -116,6 +123,9 @@ pub fn home(entries: &[RuleEntry], ix: &Indexes, matrix: Option<&Matrix>) -> Hom
             .filter(|e| e.enrichment.techniques.is_empty())
             .count(),
         logsources: ix.logsources.len(),
+        tested,
+        passing,
+        failing,
     }
 }
 
@@ -124,6 +134,8 @@ pub fn home(entries: &[RuleEntry], ix: &Indexes, matrix: Option<&Matrix>) -> Hom
 pub struct RulesTable {
     /// Rows, sorted by title.
     pub rows: Vec<TableRow>,
+    /// Whether any rule has a regression test (the table then gets its facet).
+    pub tested: bool,
     /// Filter menus.
     pub levels: Vec<String>,
     /// Statuses present.
@@ -171,6 +183,8 @@ pub struct TableRow {
     pub date: String,
     /// Log source summary.
     pub logsource: String,
+    /// The regression-test facet: `pass`, `fail`, `missing`, or empty when untested.
+    pub regression: &'static str,
 }
 
 /// The all-rules table.
@@ -230,6 +244,7 @@ pub fn rules_table(entries: &[RuleEntry], ix: &Indexes) -> RulesTable {
                     .map(|l| l.summary())
                     .collect::<Vec<_>>()
                     .join("; "),
+                regression: super::regression::facet(e),
             }
         })
         .collect();
@@ -239,6 +254,7 @@ pub fn rules_table(entries: &[RuleEntry], ix: &Indexes) -> RulesTable {
         s.into_iter().collect::<Vec<_>>()
     };
     RulesTable {
+        tested: rows.iter().any(|r| !r.regression.is_empty()),
         rows,
         levels: crate::sigma::Level::ALL
             .iter()

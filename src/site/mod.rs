@@ -15,6 +15,7 @@ pub mod exports;
 pub mod markdown;
 pub mod model;
 pub mod output;
+pub mod regression;
 pub mod serve;
 pub mod templates;
 
@@ -117,12 +118,17 @@ pub fn preview(
         });
     }
     let page_path = build::page_path(&relative);
-    let Some(entry) = model::entry(0, file, page_path, enricher) else {
+    let Some(mut entry) = model::entry(0, file, page_path, enricher) else {
         return Err(SiteError::InvalidRule {
             path: path.to_path_buf(),
             diagnostics: file.diagnostics.clone(),
         });
     };
+    regression::attach(&rules, std::slice::from_mut(&mut entry), &options.events);
+    // A preview writes no site, so there is no copy of the events file to link to.
+    for test in &mut entry.regression {
+        test.href = None;
+    }
     let entries = std::slice::from_ref(&entry);
     let relations = model::relations(entries, &rules);
     let indexes = build::Indexes::new(entries);

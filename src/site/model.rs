@@ -67,6 +67,12 @@ pub struct RuleEntry {
     /// so and it does not count towards the ATT&CK coverage.
     #[serde(skip)]
     pub retired: Option<&'static str>,
+    /// The verdicts of the rule's regression tests (none when it has none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub regression: Vec<super::regression::RegressionSummary>,
+    /// What the rule matched in the events given with `--events` (preview and serve).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events_check: Vec<super::regression::EventsCheck>,
 }
 
 /// Why a rule is retired, if it is: it sits in a `deprecated/` or `unsupported/` folder (where
@@ -195,6 +201,8 @@ pub fn entry(
         falsepositives: meta.falsepositives.clone(),
         enrichment,
         retired: retired(&file.path, meta.status.map(|s| s.name())),
+        regression: Vec::new(),
+        events_check: Vec::new(),
     })
 }
 

@@ -1,0 +1,464 @@
+//! One recorded event as the evaluator sees it: a flat list of named values with the names users
+//! write in rules.
+//!
+//! Windows events (the `evtx_dump` JSON shape, `{"Event": {"System": …, "EventData": …}}`) get
+//! the short names Sigma rules use: every `EventData`/`UserData` item under its own name
+//! (`Image`), and `EventID`, `Channel`, `Computer`, `Provider_Name`… from `System`. Winlogbeat
+//! and ECS events (`winlog.event_data.Image`) get the same short names. Every value is also
+//! reachable by its dotted path (`Event.EventData.Image`, `process.executable`), attribute
+//! levels (`#attributes`, `#text`) left out. Field names are compared case-insensitively.
+
+use serde_json::Value as Json;
+
+/// What kind of value an event field holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// A string.
+    String,
+    /// A JSON number.
+    Number,
+    /// A JSON boolean.
+    Bool,
+    /// JSON `null`.
+    Null,
+}
+
+/// One value of an event field, with the forms matching needs computed once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldValue {
+    /// The value as text (numbers as JSON writes them, `null` as the empty string).
+    pub text: Box<str>,
+    /// The lowercase text when it differs from `text`.
+    lower: Option<Box<str>>,
+    /// The value as a number, if it is one or is text that reads as one.
+    pub number: Option<f64>,
+    /// The kind of the value in the event.
+    pub kind: ValueKind,
+}
+
+impl FieldValue {
+    /// A string value.
+    pub fn string(text: &str) -> Self {
+        let lower = text.to_lowercase();
+        let number = parse_number_text(text);
+        FieldValue {
+            lower: (lower != text).then(|| lower.into_boxed_str()),
+            text: text.into(),
+            number,
+            kind: ValueKind::String,
+        }
+    }
+
+    /// A number value.
+    pub fn number(number: &serde_json::Number) -> Self {
+        FieldValue {
+            text: number.to_string().into_boxed_str(),
+            lower: None,
+            number: number.as_f64(),
+            kind: ValueKind::Number,
+        }
+    }
+
+    /// A boolean value.
+    pub fn bool(b: bool) -> Self {
+        FieldValue {
+            text: if b { "true" } else { "false" }.into(),
+            lower: None,
+            number: None,
+            kind: ValueKind::Bool,
+        }
+    }
+
+    /// The null value.
+    pub fn null() -> Self {
+        FieldValue {
+            text: "".into(),
+            lower: None,
+            number: None,
+            kind: ValueKind::Null,
+        }
+    }
+
+    /// The text, lowercased.
+    pub fn lower(&self) -> &str {
+        self.lower.as_deref().unwrap_or(&self.text)
+    }
+
+    /// Whether the value counts as null for `field: null` (JSON null or the empty string).
+    pub fn is_null(&self) -> bool {
+        self.kind == ValueKind::Null || self.text.is_empty()
+    }
+}
+
+/// Text that is a plain decimal number (as Windows writes `ProcessId` or `DestinationPort`);
+/// hexadecimal and other forms stay text.
+fn parse_number_text(text: &str) -> Option<f64> {
+    let t = text.trim();
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    if digits.is_empty()
+        || digits.len() > 20
+        || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+    {
+        return None;
+    }
+    t.parse().ok()
+}
+
+/// A named value of an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventField {
+    /// The name as the event spells it (a short name or a dotted path).
+    pub name: Box<str>,
+    /// The value.
+    pub value: FieldValue,
+}
+
+/// One event: its fields, in the order they were found, and its time.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Event {
+    /// The fields; a name can repeat when the event holds a list of values.
+    pub fields: Vec<EventField>,
+    /// The event's time in milliseconds since 1970, when it has one that could be read.
+    pub timestamp: Option<i64>,
+}
+
+/// The `System` items whose short names Sigma rules use, beside the `EventData` items.
+const SYSTEM_SHORT_NAMES: [&str; 9] = [
+    "EventID",
+    "Channel",
+    "Computer",
+    "Level",
+    "Task",
+    "Opcode",
+    "Keywords",
+    "EventRecordID",
+    "Version",
+];
+
+/// Winlogbeat's names of the `System` items, and the Windows names rules use for them.
+const WINLOG_SHORT_NAMES: [(&str, &str); 6] = [
+    ("event_id", "EventID"),
+    ("channel", "Channel"),
+    ("computer_name", "Computer"),
+    ("provider_name", "Provider_Name"),
+    ("record_id", "EventRecordID"),
+    ("provider_guid", "Provider_Guid"),
+];
+
+impl Event {
+    /// Builds an event from a JSON object in any of the shapes the readers accept.
+    pub fn from_json(value: &Json) -> Event {
+        let mut event = Event::default();
+        if let Some(windows) = value.get("Event").filter(|e| e.is_object()) {
+            event.add_windows(windows);
+            if let Some(object) = value.as_object() {
+                // Anything beside `Event` (rare) keeps its own dotted paths.
+                for (key, child) in object.iter().filter(|(k, _)| k.as_str() != "Event") {
+                    event.flatten(key, child);
+                }
+            }
+        } else if let Some(winlog) = value.get("winlog").filter(|w| w.is_object()) {
+            for short in ["event_data", "user_data"] {
+                if let Some(Json::Object(data)) = winlog.get(short) {
+                    for (key, child) in data {
+                        event.flatten(key, child);
+                    }
+                }
+            }
+            for (winlog_name, name) in WINLOG_SHORT_NAMES {
+                if let Some(child) = winlog.get(winlog_name) {
+                    event.flatten(name, child);
+                }
+            }
+            if let Some(code) = value.pointer("/event/code") {
+                event.flatten("EventID", code);
+            }
+            event.flatten_root(value);
+        } else {
+            event.flatten_root(value);
+        }
+        event.timestamp = event.find_timestamp();
+        event
+    }
+
+    fn add_windows(&mut self, windows: &Json) {
+        for data in ["EventData", "UserData"] {
+            if let Some(Json::Object(items)) = windows.get(data) {
+                for (key, child) in items {
+                    if key == "#attributes" {
+                        continue;
+                    }
+                    if data == "UserData" {
+                        // UserData holds one element named after the event, its items inside.
+                        if let Json::Object(inner) = child {
+                            for (k, v) in inner.iter().filter(|(k, _)| k.as_str() != "#attributes")
+                            {
+                                self.flatten(k, v);
+                            }
+                            continue;
+                        }
+                    }
+                    self.flatten(key, child);
+                }
+            }
+        }
+        if let Some(system) = windows.get("System") {
+            for name in SYSTEM_SHORT_NAMES {
+                if let Some(child) = system.get(name) {
+                    self.flatten(name, child);
+                }
+            }
+            if let Some(Json::Object(attributes)) = system.pointer("/Provider/#attributes") {
+                for (key, child) in attributes {
+                    self.flatten(&format!("Provider_{key}"), child);
+                }
+            }
+        }
+        self.flatten("Event", windows);
+    }
+
+    fn flatten_root(&mut self, value: &Json) {
+        match value {
+            Json::Object(object) => {
+                for (key, child) in object {
+                    self.flatten(key, child);
+                }
+            }
+            other => self.push("", other),
+        }
+    }
+
+    /// Adds `value` under `path`, objects descended with dotted names, lists of scalars as
+    /// repeated values.
+    fn flatten(&mut self, path: &str, value: &Json) {
+        match value {
+            Json::Object(object) => {
+                for (key, child) in object {
+                    if key == "#attributes" || key == "#text" {
+                        self.flatten(path, child);
+                    } else if path.is_empty() {
+                        self.flatten(key, child);
+                    } else {
+                        self.flatten(&format!("{path}.{key}"), child);
+                    }
+                }
+            }
+            Json::Array(items) => {
+                for item in items {
+                    self.flatten(path, item);
+                }
+            }
+            scalar => self.push(path, scalar),
+        }
+    }
+
+    fn push(&mut self, path: &str, scalar: &Json) {
+        let value = match scalar {
+            Json::String(s) => FieldValue::string(s),
+            Json::Number(n) => FieldValue::number(n),
+            Json::Bool(b) => FieldValue::bool(*b),
+            _ => FieldValue::null(),
+        };
+        self.fields.push(EventField {
+            name: path.into(),
+            value,
+        });
+    }
+
+    /// The first value of the field called `name` (case-insensitively), for display.
+    pub fn get(&self, name: &str) -> Option<&FieldValue> {
+        self.fields
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
+            .map(|f| &f.value)
+    }
+
+    fn find_timestamp(&self) -> Option<i64> {
+        const NAMES: [&str; 6] = [
+            "Event.System.TimeCreated.SystemTime",
+            "@timestamp",
+            "timestamp",
+            "UtcTime",
+            "time",
+            "TimeCreated",
+        ];
+        NAMES
+            .iter()
+            .filter_map(|name| self.get(name))
+            .find_map(|value| match value.kind {
+                ValueKind::Number => value.number.map(|n| {
+                    // Seconds or milliseconds since 1970, told apart by size.
+                    if n.abs() < 1e11 {
+                        (n * 1000.0) as i64
+                    } else {
+                        n as i64
+                    }
+                }),
+                _ => parse_timestamp(&value.text),
+            })
+    }
+}
+
+/// Reads `YYYY-MM-DD[T ]HH:MM:SS[.fff…][Z|±HH:MM]` as milliseconds since 1970 (UTC).
+pub fn parse_timestamp(text: &str) -> Option<i64> {
+    let b = text.trim().as_bytes();
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = b.get(range)?;
+        if !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(part).ok()?.parse().ok()
+    };
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b' ') {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut at = 19;
+    let mut millis = 0i64;
+    if b.get(at) == Some(&b'.') {
+        at += 1;
+        let start = at;
+        while at < b.len() && b[at].is_ascii_digit() {
+            at += 1;
+        }
+        let fraction = &b[start..at];
+        for (i, digit) in fraction.iter().take(3).enumerate() {
+            millis += i64::from(digit - b'0') * [100, 10, 1][i];
+        }
+    }
+    let offset_minutes = match b.get(at) {
+        Some(b'+' | b'-') => {
+            let sign = if b[at] == b'-' { -1 } else { 1 };
+            let hours = num(at + 1..at + 3)?;
+            let minutes = match b.get(at + 3) {
+                Some(b':') => num(at + 4..at + 6)?,
+                _ => num(at + 3..at + 5).unwrap_or(0),
+            };
+            sign * (hours * 60 + minutes)
+        }
+        _ => 0,
+    };
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+    Some(seconds * 1000 + millis)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The calendar parts of a time in milliseconds since 1970: (year, month, day, hour, minute,
+/// ISO week).
+pub fn civil_parts(millis: i64) -> (i64, i64, i64, i64, i64, i64) {
+    let seconds = millis.div_euclid(1000);
+    let days = seconds.div_euclid(86_400);
+    let rest = seconds.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    // ISO week: the week (Monday first) holding this date's Thursday.
+    let weekday = (days + 3).rem_euclid(7); // 0 = Monday
+    let thursday = days - weekday + 3;
+    let (thursday_year, _, _, _, _, _) = if thursday == days {
+        (year, 0, 0, 0, 0, 0)
+    } else {
+        civil_parts_year_only(thursday)
+    };
+    let week = (thursday - days_from_civil(thursday_year, 1, 1)) / 7 + 1;
+    (year, month, day, rest / 3600, (rest % 3600) / 60, week)
+}
+
+fn civil_parts_year_only(days: i64) -> (i64, i64, i64, i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), 0, 0, 0, 0, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_events_get_short_names_and_paths() {
+        let json: Json = serde_json::from_str(
+            r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},
+            "EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"pc",
+            "TimeCreated":{"#attributes":{"SystemTime":"2025-10-24T23:41:00.601559Z"}}},
+            "EventData":{"Image":"C:\\Windows\\cmd.exe","ProcessId":42}}}"##,
+        )
+        .unwrap();
+        let event = Event::from_json(&json);
+        assert_eq!(&*event.get("Image").unwrap().text, r"C:\Windows\cmd.exe");
+        assert_eq!(event.get("image").unwrap().lower(), r"c:\windows\cmd.exe");
+        assert_eq!(
+            &*event.get("Event.EventData.Image").unwrap().text,
+            r"C:\Windows\cmd.exe"
+        );
+        assert_eq!(event.get("EventID").unwrap().number, Some(1.0));
+        assert_eq!(
+            &*event.get("Provider_Name").unwrap().text,
+            "Microsoft-Windows-Sysmon"
+        );
+        assert_eq!(event.timestamp, parse_timestamp("2025-10-24T23:41:00.601Z"));
+    }
+
+    #[test]
+    fn winlogbeat_and_nested_json() {
+        let json: Json = serde_json::from_str(
+            r#"{"@timestamp":"2024-01-02T03:04:05Z","winlog":{"event_id":4688,"channel":"Security",
+            "event_data":{"NewProcessName":"C:\\x.exe"}},"process":{"args":["a","b"]}}"#,
+        )
+        .unwrap();
+        let event = Event::from_json(&json);
+        assert_eq!(&*event.get("NewProcessName").unwrap().text, r"C:\x.exe");
+        assert_eq!(&*event.get("Channel").unwrap().text, "Security");
+        assert_eq!(event.get("EventID").unwrap().number, Some(4688.0));
+        assert_eq!(
+            event
+                .fields
+                .iter()
+                .filter(|f| &*f.name == "process.args")
+                .count(),
+            2
+        );
+        assert_eq!(event.timestamp, Some(1_704_164_645_000));
+    }
+
+    #[test]
+    fn timestamps_and_calendar_parts() {
+        assert_eq!(parse_timestamp("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_timestamp("1970-01-01 01:00:00.5+01:00"), Some(500));
+        assert_eq!(parse_timestamp("yesterday"), None);
+        let t = parse_timestamp("2024-12-30T13:45:00Z").unwrap();
+        assert_eq!(civil_parts(t), (2024, 12, 30, 13, 45, 1));
+        let t = parse_timestamp("2021-01-03T00:00:00Z").unwrap();
+        assert_eq!(civil_parts(t).5, 53);
+    }
+}

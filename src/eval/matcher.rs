@@ -1,0 +1,324 @@
+//! Compiled values: what one value of a detection item (after its modifiers, as the parser
+//! lowered it) tests of one event value. Patterns are lowercased once here unless `|cased`,
+//! regexes built once, networks turned into masks.
+
+use std::net::IpAddr;
+
+use super::event::FieldValue;
+use crate::sigma::value::{CompareOp, Piece, SigmaString, Value};
+
+/// One token of a wildcard pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Token {
+    /// A literal character.
+    Char(char),
+    /// `*`.
+    AnyString,
+    /// `?`.
+    AnyChar,
+}
+
+/// A string pattern in the form that matches fastest.
+#[derive(Debug, Clone)]
+pub enum Pattern {
+    /// Exactly this text.
+    Exact(Box<str>),
+    /// Starts with.
+    Prefix(Box<str>),
+    /// Ends with.
+    Suffix(Box<str>),
+    /// Contains (the searcher built once).
+    Contains(Box<memchr::memmem::Finder<'static>>),
+    /// Anything else: `*` and `?` at any place.
+    Glob(Box<[Token]>),
+}
+
+impl Pattern {
+    /// Compiles the pieces of a Sigma string (which must hold no placeholders), lowercased
+    /// unless `cased`.
+    fn compile(string: &SigmaString, cased: bool) -> Pattern {
+        let fold = |t: &str| {
+            if cased {
+                t.to_string()
+            } else {
+                t.to_lowercase()
+            }
+        };
+        let pieces = string.pieces();
+        match pieces {
+            [] => Pattern::Exact("".into()),
+            [Piece::Text(t)] => Pattern::Exact(fold(t).into()),
+            [Piece::Text(t), Piece::AnyString] => Pattern::Prefix(fold(t).into()),
+            [Piece::AnyString, Piece::Text(t)] => Pattern::Suffix(fold(t).into()),
+            [Piece::AnyString, Piece::Text(t), Piece::AnyString] => Pattern::Contains(Box::new(
+                memchr::memmem::Finder::new(fold(t).as_bytes()).into_owned(),
+            )),
+            [Piece::AnyString] => Pattern::Prefix("".into()),
+            _ => {
+                let mut tokens = Vec::new();
+                for piece in pieces {
+                    match piece {
+                        Piece::Text(t) => tokens.extend(fold(t).chars().map(Token::Char)),
+                        Piece::AnyString => {
+                            if tokens.last() != Some(&Token::AnyString) {
+                                tokens.push(Token::AnyString);
+                            }
+                        }
+                        Piece::AnyChar => tokens.push(Token::AnyChar),
+                        // Compilation refuses placeholders before patterns are built.
+                        Piece::Placeholder(p) => {
+                            tokens.extend(format!("%{p}%").chars().map(Token::Char))
+                        }
+                    }
+                }
+                Pattern::Glob(tokens.into_boxed_slice())
+            }
+        }
+    }
+
+    /// Whether `text` matches.
+    pub fn is_match(&self, text: &str) -> bool {
+        match self {
+            Pattern::Exact(p) => text == &**p,
+            Pattern::Prefix(p) => text.starts_with(&**p),
+            Pattern::Suffix(p) => text.ends_with(&**p),
+            Pattern::Contains(finder) => finder.find(text.as_bytes()).is_some(),
+            Pattern::Glob(tokens) => glob_match(tokens, text),
+        }
+    }
+}
+
+impl Pattern {
+    /// The longest literal text every match holds, lowercased (for the rule set's prefilter);
+    /// `None` when it is shorter than three bytes and would filter nothing.
+    pub fn literal(&self) -> Option<String> {
+        let text = match self {
+            Pattern::Exact(p) | Pattern::Prefix(p) | Pattern::Suffix(p) => p.to_string(),
+            Pattern::Contains(f) => String::from_utf8_lossy(f.needle()).into_owned(),
+            Pattern::Glob(tokens) => {
+                let mut best = String::new();
+                let mut run = String::new();
+                for token in tokens.iter().chain([&Token::AnyString]) {
+                    if let Token::Char(c) = token {
+                        run.push(*c);
+                    } else {
+                        if run.len() > best.len() {
+                            best = std::mem::take(&mut run);
+                        }
+                        run.clear();
+                    }
+                }
+                best
+            }
+        };
+        let lower = text.to_lowercase();
+        (lower.len() >= 3).then_some(lower)
+    }
+}
+
+/// Wildcard matching with one backtracking point per `*`: linear for the patterns rules hold,
+/// quadratic at worst, never exponential.
+fn glob_match(tokens: &[Token], text: &str) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    let (mut t, mut c) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while c < chars.len() {
+        match tokens.get(t) {
+            Some(Token::AnyString) => {
+                star = Some((t, c));
+                t += 1;
+            }
+            Some(Token::AnyChar) => {
+                t += 1;
+                c += 1;
+            }
+            Some(Token::Char(p)) if *p == chars[c] => {
+                t += 1;
+                c += 1;
+            }
+            _ => match star {
+                Some((st, sc)) => {
+                    t = st + 1;
+                    c = sc + 1;
+                    star = Some((st, sc + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    tokens[t..].iter().all(|tok| *tok == Token::AnyString)
+}
+
+/// A compiled value of a detection item.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// A string pattern; `cased` compares the original text.
+    Pattern {
+        /// The pattern.
+        pattern: Pattern,
+        /// Whether to compare case-sensitively.
+        cased: bool,
+    },
+    /// A number: equal as numbers when the event value reads as one, else as text.
+    Number {
+        /// The value.
+        value: f64,
+        /// The rule's text of it, for events holding text that is not a number.
+        text: Box<str>,
+    },
+    /// A boolean.
+    Bool(bool),
+    /// `null`: the field is absent, null or empty.
+    Null,
+    /// `|exists`.
+    Exists(bool),
+    /// A regular expression.
+    Regex(regex::Regex),
+    /// A network.
+    Cidr {
+        /// The network address bits.
+        network: u128,
+        /// The mask.
+        mask: u128,
+        /// IPv4 or IPv6.
+        v4: bool,
+    },
+    /// `|gt` and friends.
+    Compare(CompareOp, f64),
+    /// `|fieldref`: equal to a value of the field with this id.
+    FieldRef(u32),
+}
+
+/// Why a value cannot be evaluated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unevaluable(pub String);
+
+impl Matcher {
+    /// Compiles one value; `field_id` resolves `|fieldref` names.
+    pub fn compile(
+        value: &Value,
+        cased: bool,
+        mut field_id: impl FnMut(&str) -> u32,
+    ) -> Result<Matcher, Unevaluable> {
+        Ok(match value {
+            Value::String(s) if s.has_placeholders() => {
+                return Err(Unevaluable(format!(
+                    "the placeholder value `{s}` (`|expand`) needs values from the environment, which `sigwiki test` does not have"
+                )));
+            }
+            Value::String(s) => Matcher::Pattern {
+                pattern: Pattern::compile(s, cased),
+                cased,
+            },
+            Value::Number(n) => Matcher::Number {
+                value: n.as_f64(),
+                text: n.text.to_lowercase().into(),
+            },
+            Value::Bool(b) => Matcher::Bool(*b),
+            Value::Null => Matcher::Null,
+            Value::Exists(b) => Matcher::Exists(*b),
+            Value::Regex { pattern, flags } => Matcher::Regex(
+                regex::RegexBuilder::new(pattern)
+                    .case_insensitive(flags.ignore_case)
+                    .multi_line(flags.multi_line)
+                    .dot_matches_new_line(flags.dot_all)
+                    .build()
+                    .map_err(|e| {
+                        Unevaluable(format!(
+                            "the regular expression `{pattern}` uses what this engine cannot run: {}",
+                            e.to_string().lines().last().unwrap_or_default()
+                        ))
+                    })?,
+            ),
+            Value::Cidr(c) => {
+                let (bits, width, v4) = match c.address {
+                    IpAddr::V4(a) => (u128::from(u32::from(a)), 32u32, true),
+                    IpAddr::V6(a) => (u128::from(a), 128u32, false),
+                };
+                let prefix = u32::from(c.prefix);
+                let mask = if prefix == 0 {
+                    0
+                } else {
+                    (u128::MAX << (width - prefix)) & (u128::MAX >> (128 - width))
+                };
+                Matcher::Cidr {
+                    network: bits & mask,
+                    mask,
+                    v4,
+                }
+            }
+            Value::Compare(op, n) => Matcher::Compare(*op, n.as_f64()),
+            Value::FieldRef(name) => Matcher::FieldRef(field_id(name)),
+        })
+    }
+
+    /// The literal every value this matcher accepts contains (lowercased), if there is one.
+    pub fn literal(&self) -> Option<String> {
+        match self {
+            // A cased pattern's text need not survive lowercasing the whole value unchanged.
+            Matcher::Pattern { pattern, cased } if !cased => pattern.literal(),
+            _ => None,
+        }
+    }
+
+    /// Whether the matcher accepts an absent field.
+    pub fn matches_absent(&self) -> bool {
+        matches!(self, Matcher::Null | Matcher::Exists(false))
+    }
+
+    /// Whether one present value matches. `other` tells whether a referenced field holds a value equal to this one.
+    pub fn matches_value(
+        &self,
+        value: &FieldValue,
+        other: &dyn Fn(u32, &FieldValue) -> bool,
+    ) -> bool {
+        match self {
+            Matcher::Pattern { pattern, cased } => {
+                pattern.is_match(if *cased { &value.text } else { value.lower() })
+            }
+            Matcher::Number { value: n, text } => match value.number {
+                Some(v) => v == *n,
+                None => value.lower().trim() == &**text,
+            },
+            Matcher::Bool(b) => value.lower() == if *b { "true" } else { "false" },
+            Matcher::Null => value.is_null(),
+            Matcher::Exists(b) => *b,
+            Matcher::Regex(re) => re.is_match(&value.text),
+            Matcher::Cidr { network, mask, v4 } => match value.text.trim().parse::<IpAddr>() {
+                Ok(IpAddr::V4(a)) if *v4 => u128::from(u32::from(a)) & mask == *network,
+                Ok(IpAddr::V6(a)) if !*v4 => u128::from(a) & mask == *network,
+                _ => false,
+            },
+            Matcher::Compare(op, n) => value.number.is_some_and(|v| match op {
+                CompareOp::Gt => v > *n,
+                CompareOp::Gte => v >= *n,
+                CompareOp::Lt => v < *n,
+                CompareOp::Lte => v <= *n,
+            }),
+            Matcher::FieldRef(id) => other(*id, value),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(raw: &str, cased: bool) -> Pattern {
+        Pattern::compile(&SigmaString::parse(raw), cased)
+    }
+
+    #[test]
+    fn patterns_take_their_fast_form_and_match() {
+        assert!(matches!(pattern("*\\cmd.exe", false), Pattern::Suffix(_)));
+        assert!(matches!(pattern("a*b?c", false), Pattern::Glob(_)));
+        assert!(pattern("*\\CMD.exe", false).is_match("c:\\windows\\cmd.exe"));
+        assert!(pattern("a*b?c", false).is_match("axxbyc"));
+        assert!(!pattern("a*b?c", false).is_match("axxbc"));
+        assert!(pattern("*a*a*a*", false).is_match("banana and a"));
+        assert!(pattern("lit\\*star", false).is_match("lit*star"));
+        assert!(!pattern("lit\\*star", false).is_match("litXstar"));
+        assert!(pattern("Straße", false).is_match("straße"));
+        assert!(!pattern("ABC", true).is_match("abc"));
+    }
+}
