@@ -149,7 +149,7 @@
     var extra = {}; // href → lowercase text from rules.json (description, tags, id…)
     var params = new URLSearchParams(location.search);
     if (params.get("q")) query.value = params.get("q");
-    var fields = ["level", "status", "tactic", "technique", "product", "category", "service", "author"];
+    var fields = ["level", "status", "tactic", "technique", "product", "category", "service", "author", "regression"];
     for (var f = 0; f < fields.length; f++) {
       var value = params.get(fields[f]);
       var el = doc.getElementById("filter-" + fields[f]);
