@@ -16,6 +16,7 @@ pub mod config;
 pub mod convert;
 pub mod enrich;
 pub mod load;
+pub mod pipeline;
 pub mod sigma;
 pub mod site;
 pub mod walk;

@@ -21,6 +21,7 @@ pub mod splunk;
 pub mod text;
 pub mod watcher;
 
+use crate::pipeline::{Chain, ProcessingState};
 use crate::sigma::diagnostic::NodePath;
 use crate::sigma::{
     Aggregation, ConditionExpr, Document, FieldMatch, RuleFile, RuleSet, SearchBody, SigmaKind,
@@ -141,9 +142,17 @@ pub struct ConvertInput<'a> {
     pub document: &'a Document,
     /// Every rule, for resolving correlation and filter references.
     pub rules: &'a RuleSet,
+    /// What processing pipelines set for the backend (`set_state`: `query_table`, `index`…),
+    /// when the document went through pipelines.
+    pub state: Option<&'a ProcessingState>,
 }
 
 impl ConvertInput<'_> {
+    /// A value processing pipelines set for the backend (`set_state`).
+    pub fn state(&self, key: &str) -> Option<&crate::pipeline::PipelineValue> {
+        self.state.and_then(|s| s.get(key))
+    }
+
     /// The line of a node of the document.
     pub fn line_of(&self, path: &NodePath) -> usize {
         self.file.position_of(path).line
@@ -238,6 +247,60 @@ pub fn convert_file_with(
             file,
             document,
             rules,
+            state: None,
+        };
+        outputs.push(convert(backend, &input)?);
+    }
+    Ok(backend.join_outputs(outputs))
+}
+
+/// What is applied to each document before a backend renders it.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Preprocess<'a> {
+    /// Nothing: the rule's own field names.
+    #[default]
+    None,
+    /// A legacy field mapping (`--mapping`).
+    Mapping(&'a mapping::FieldMapping),
+    /// Processing pipelines (`-p`).
+    Pipelines(&'a Chain),
+}
+
+/// [`convert_file`] after `preprocess`. A rule a pipeline refuses is an error naming the
+/// pipeline and its reason.
+pub fn convert_file_preprocessed(
+    backend: &dyn Backend,
+    file: &RuleFile,
+    rules: &RuleSet,
+    preprocess: Preprocess<'_>,
+) -> Result<String, ConvertError> {
+    let chain = match preprocess {
+        Preprocess::None => return convert_file_with(backend, file, rules, None),
+        Preprocess::Mapping(m) => return convert_file_with(backend, file, rules, Some(m)),
+        Preprocess::Pipelines(chain) => chain,
+    };
+    if let Some(d) = file.diagnostics.iter().find(|d| d.is_error()) {
+        return Err(ConvertError {
+            construct: format!("{}[{}]", d.severity, d.code),
+            line: Some(d.line),
+            message: format!("the rule does not parse: {}", d.message),
+        });
+    }
+    let mut outputs = Vec::with_capacity(file.documents.len());
+    for document in &file.documents {
+        let processed = chain.apply(document).map_err(|refusal| ConvertError {
+            construct: match &refusal.item {
+                Some(id) => format!("pipeline {} ({id})", refusal.pipeline),
+                None => format!("pipeline {}", refusal.pipeline),
+            },
+            line: refusal.path.as_ref().map(|p| file.position_of(p).line),
+            message: refusal.message.clone(),
+        })?;
+        let input = ConvertInput {
+            file,
+            document: &processed.document,
+            rules,
+            state: Some(&processed.state),
         };
         outputs.push(convert(backend, &input)?);
     }
