@@ -90,11 +90,18 @@ pub enum ConvertFormat {
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
     /// The query target (`sigwiki convert --list-targets` lists them).
-    #[arg(short, long, required_unless_present = "list_targets")]
+    #[arg(short, long, required_unless_present_any = ["list_targets", "list_pipelines"])]
     pub target: Option<String>,
     /// List the targets and exit.
     #[arg(long)]
     pub list_targets: bool,
+    /// A processing pipeline applied before conversion: a pySigma pipeline file, or the name of
+    /// a built-in one (`--list-pipelines`). Repeatable; chained by priority.
+    #[arg(short = 'p', long = "pipeline", value_name = "NAME|FILE")]
+    pub pipelines: Vec<String>,
+    /// List the built-in pipelines and exit.
+    #[arg(long)]
+    pub list_pipelines: bool,
     /// A field mapping applied before conversion: a YAML file, or the name of a built-in one
     /// (`winlogbeat`, `ecs-windows`).
     #[arg(long)]

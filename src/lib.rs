@@ -18,6 +18,7 @@ pub mod convert;
 pub mod enrich;
 pub mod eval;
 pub mod load;
+pub mod pipeline;
 pub mod sigma;
 pub mod site;
 pub mod walk;

@@ -23,8 +23,13 @@ fn both_ways(inputs: &[PathBuf]) -> Vec<(String, Vec<String>, Vec<String>)> {
                 .files
                 .iter()
                 .map(|f| {
-                    let result = convert_file_output(*backend, f, &loaded.rules, None)
-                        .map_err(|e| e.to_string());
+                    let result = convert_file_output(
+                        *backend,
+                        f,
+                        &loaded.rules,
+                        sigwiki::convert::Preprocess::None,
+                    )
+                    .map_err(|e| e.to_string());
                     format!("{}: {result:?}", f.path.display())
                 })
                 .collect();

@@ -327,6 +327,7 @@ fn collect(
                 file,
                 document,
                 rules: &set.rules,
+                state: None,
             };
             let Ok(output) = convert(backend, &input) else {
                 refused += 1;

@@ -21,6 +21,12 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    if args.list_pipelines {
+        for line in sigwiki::pipeline::listing() {
+            writeln!(out, "{line}")?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let name = args.target.as_deref().unwrap_or_default();
     let Some(backend) = sigwiki::convert::backend(name) else {
         let names: Vec<&str> = sigwiki::convert::backends()
@@ -33,12 +39,25 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode> {
         Some(spec) => Some(sigwiki::convert::mapping::FieldMapping::load(spec)?),
         None => None,
     };
+    let chain = sigwiki::pipeline::Chain::load(&args.pipelines)?;
+    for misfit in chain.misfits(name) {
+        eprintln!(
+            "warning: pipeline {} is made for {}, not {name}",
+            misfit.spec,
+            misfit.allowed_backends.join(", ")
+        );
+    }
+    let preprocess = match (&mapping, chain.is_empty()) {
+        (Some(m), _) => sigwiki::convert::Preprocess::Mapping(m),
+        (None, false) => sigwiki::convert::Preprocess::Pipelines(&chain),
+        (None, true) => sigwiki::convert::Preprocess::None,
+    };
     let inputs = default_inputs(&args.paths);
-    let batch = sigwiki::convert::batch::convert_inputs(
+    let batch = sigwiki::convert::batch::convert_inputs_with(
         &inputs,
         &ParseOptions::default(),
         backend,
-        mapping.as_ref(),
+        preprocess,
     )
     .context("cannot read the rules")?;
     let mut failed = 0;

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use super::mapping::FieldMapping;
-use super::{Backend, ConvertError, convert_file_output};
+use super::{Backend, ConvertError, Preprocess, convert_file_output};
 use crate::load::parse_input;
 use crate::sigma::{Diagnostic, ParseOptions, RuleFile, RuleSet, SigmaKind, parse_file};
 use crate::walk::{WalkError, par_map_files};
@@ -60,6 +60,17 @@ pub fn convert_inputs(
     backend: &dyn Backend,
     mapping: Option<&FieldMapping>,
 ) -> Result<Batch, WalkError> {
+    let preprocess = mapping.map_or(Preprocess::None, Preprocess::Mapping);
+    convert_inputs_with(inputs, options, backend, preprocess)
+}
+
+/// [`convert_inputs`] with `preprocess` (a mapping or pipelines) applied to every document.
+pub fn convert_inputs_with(
+    inputs: &[PathBuf],
+    options: &ParseOptions,
+    backend: &dyn Backend,
+    preprocess: Preprocess<'_>,
+) -> Result<Batch, WalkError> {
     let alone = RuleSet::default();
     let (first, skipped) = par_map_files(inputs, |input| {
         let file = match parse_input(&input, options) {
@@ -74,7 +85,7 @@ pub fn convert_inputs(
             .iter()
             .filter_map(|d| d.kind.meta().id.clone())
             .collect();
-        let result = convert_file_output(backend, &file, &alone, mapping);
+        let result = convert_file_output(backend, &file, &alone, preprocess);
         FirstPass::Done {
             converted: Converted {
                 path: file.path,
@@ -138,7 +149,7 @@ pub fn convert_inputs(
         .map(|file| Converted {
             path: file.path.clone(),
             relative: file.relative.clone(),
-            result: convert_file_output(backend, file, &rules, mapping),
+            result: convert_file_output(backend, file, &rules, preprocess),
         })
         .collect();
     converted.extend(

@@ -21,6 +21,7 @@ pub mod splunk;
 pub mod text;
 pub mod watcher;
 
+use crate::pipeline::{Chain, ProcessingState};
 use crate::sigma::diagnostic::NodePath;
 use crate::sigma::{
     Aggregation, ConditionExpr, Document, FieldMatch, RuleFile, RuleSet, SearchBody, SigmaKind,
@@ -141,9 +142,27 @@ pub struct ConvertInput<'a> {
     pub document: &'a Document,
     /// Every rule, for resolving correlation and filter references.
     pub rules: &'a RuleSet,
+    /// What processing pipelines set for the backend (`set_state`: `query_table`, `index`…),
+    /// when the document went through pipelines.
+    pub state: Option<&'a ProcessingState>,
 }
 
-impl ConvertInput<'_> {
+impl<'a> ConvertInput<'a> {
+    /// The input of a document that went through no pipeline.
+    pub fn plain(file: &'a RuleFile, document: &'a Document, rules: &'a RuleSet) -> Self {
+        ConvertInput {
+            file,
+            document,
+            rules,
+            state: None,
+        }
+    }
+
+    /// A value processing pipelines set for the backend (`set_state`).
+    pub fn state(&self, key: &str) -> Option<&crate::pipeline::PipelineValue> {
+        self.state.and_then(|s| s.get(key))
+    }
+
     /// The line of a node of the document.
     pub fn line_of(&self, path: &NodePath) -> usize {
         self.file.position_of(path).line
@@ -232,7 +251,7 @@ pub fn convert_file_output(
     backend: &dyn Backend,
     file: &RuleFile,
     rules: &RuleSet,
-    mapping: Option<&mapping::FieldMapping>,
+    preprocess: Preprocess<'_>,
 ) -> Result<String, ConvertError> {
     let tunes = backend.tunes_converted_rules();
     let printed = |document: &Document| {
@@ -243,7 +262,7 @@ pub fn convert_file_output(
     if file.documents.iter().all(|d| !printed(d)) && !file.has_errors() {
         return Ok(String::new());
     }
-    convert_documents(backend, file, rules, mapping, printed, tunes)
+    convert_documents(backend, file, rules, preprocess, printed, tunes)
 }
 
 /// [`convert_file`] with a field mapping applied to each document first.
@@ -253,16 +272,41 @@ pub fn convert_file_with(
     rules: &RuleSet,
     mapping: Option<&mapping::FieldMapping>,
 ) -> Result<String, ConvertError> {
-    convert_documents(backend, file, rules, mapping, |_| true, true)
+    let preprocess = mapping.map_or(Preprocess::None, Preprocess::Mapping);
+    convert_documents(backend, file, rules, preprocess, |_| true, true)
+}
+
+/// What is applied to each document before a backend renders it.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Preprocess<'a> {
+    /// Nothing: the rule's own field names.
+    #[default]
+    None,
+    /// A legacy field mapping (`--mapping`).
+    Mapping(&'a mapping::FieldMapping),
+    /// Processing pipelines (`-p`).
+    Pipelines(&'a Chain),
+}
+
+/// [`convert_file`] after `preprocess`. A rule a pipeline refuses is an error naming the
+/// pipeline and its reason.
+pub fn convert_file_preprocessed(
+    backend: &dyn Backend,
+    file: &RuleFile,
+    rules: &RuleSet,
+    preprocess: Preprocess<'_>,
+) -> Result<String, ConvertError> {
+    convert_documents(backend, file, rules, preprocess, |_| true, true)
 }
 
 /// Converts the documents of `file` that `include` selects, each tuned by the filters that
-/// apply to it (when `tune`) and then mapped.
+/// apply to it (when `tune`, as a rule collection applies its filters before any pipeline) and
+/// then preprocessed (mapped, or run through the pipelines).
 fn convert_documents(
     backend: &dyn Backend,
     file: &RuleFile,
     rules: &RuleSet,
-    mapping: Option<&mapping::FieldMapping>,
+    preprocess: Preprocess<'_>,
     include: impl Fn(&Document) -> bool,
     tune: bool,
 ) -> Result<String, ConvertError> {
@@ -281,14 +325,31 @@ fn convert_documents(
             None
         };
         let document = tuned.as_ref().unwrap_or(document);
-        let mapped = mapping.map(|m| m.apply(document));
-        let document = mapped.as_deref().unwrap_or(document);
-        let input = ConvertInput {
-            file,
-            document,
-            rules,
+        let output = match preprocess {
+            Preprocess::None => convert(backend, &ConvertInput::plain(file, document, rules))?,
+            Preprocess::Mapping(mapping) => {
+                let mapped = mapping.apply(document);
+                convert(backend, &ConvertInput::plain(file, &mapped, rules))?
+            }
+            Preprocess::Pipelines(chain) => {
+                let processed = chain.apply(document).map_err(|refusal| ConvertError {
+                    construct: match &refusal.item {
+                        Some(id) => format!("pipeline {} ({id})", refusal.pipeline),
+                        None => format!("pipeline {}", refusal.pipeline),
+                    },
+                    line: refusal.path.as_ref().map(|p| file.position_of(p).line),
+                    message: refusal.message.clone(),
+                })?;
+                let input = ConvertInput {
+                    file,
+                    document: &processed.document,
+                    rules,
+                    state: Some(&processed.state),
+                };
+                convert(backend, &input)?
+            }
         };
-        outputs.push(convert(backend, &input)?);
+        outputs.push(output);
     }
     Ok(backend.join_outputs(outputs))
 }

@@ -1423,6 +1423,7 @@ mod tests {
             file: &file,
             document: &file.documents[0],
             rules: &crate::sigma::RuleSet::default(),
+            state: None,
         };
         let cx = Cx {
             input: &input,

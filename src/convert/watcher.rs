@@ -497,6 +497,7 @@ fn correlation_watch(
             file,
             document,
             rules: input.rules,
+            state: input.state,
         };
         for (feature, path) in super::features(document) {
             if let Support::No(reason) = XpackWatcher.support(feature) {

@@ -178,6 +178,7 @@ where
             file,
             document,
             rules,
+            state: cx.input.state,
         };
         for (feature, path) in features(document) {
             if let Support::No(reason) = dialect.support(feature) {
