@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Evaluation speed: events per second of `sigwiki test --events` for the whole SigmaHQ corpus rule
+# set (rules, rules-emerging-threats, rules-threat-hunting) on the shared regression events,
+# flattened to JSON Lines and repeated REPEAT times, on 1 and 2 threads; beside
+# `rsigma engine eval` 0.23 (from crates.io, cached as benches/compare.sh caches it) on the same
+# events. Startup (loading and compiling the rules) is measured on an empty events file and
+# subtracted. Needs ../shared (or SIGWIKI_SHARED), python3 and a release build.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+SHARED=${SIGWIKI_SHARED:-$PWD/../shared}
+REPEAT=${REPEAT:-500}
+cache=${SIGWIKI_BENCH_CACHE:-$HOME/.cache/sigwiki-bench}
+rsigma=$cache/rsigma/bin/rsigma
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cargo build --release --quiet
+sigwiki=$PWD/target/release/sigwiki
+if ! "$rsigma" --version 2>/dev/null | grep -q '0\.23\.0'; then
+  CARGO_TARGET_DIR=$cache/rsigma-target cargo install rsigma --version 0.23.0 --locked \
+    --no-default-features --features rsigma-runtime --root "$cache/rsigma" >"$cache/rsigma-install.log" 2>&1
+fi
+python3 - "$SHARED/regression/regression_data" "$work/one.jsonl" <<'PY'
+import glob, json, sys
+out = []
+for path in sorted(glob.glob(sys.argv[1] + "/**/*.json", recursive=True)):
+    text, decoder, at = open(path).read(), json.JSONDecoder(), 0
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at >= len(text):
+            break
+        record, at = decoder.raw_decode(text, at)
+        event, flat = record["Event"], {}
+        system = event.get("System", {})
+        for key in ["EventID", "Channel", "Computer", "Level", "Task", "Opcode", "Keywords", "EventRecordID", "Version"]:
+            value = system.get(key)
+            value = value.get("#text") if isinstance(value, dict) else value
+            if value is not None:
+                flat[key] = value
+        name = system.get("Provider", {}).get("#attributes", {}).get("Name")
+        if name:
+            flat["Provider_Name"] = name
+        for key, value in (event.get("EventData") or {}).items():
+            if key != "#attributes":
+                flat[key] = value
+        out.append(json.dumps(flat))
+open(sys.argv[2], "w").write("\n".join(out) + "\n")
+PY
+for _ in $(seq "$REPEAT"); do cat "$work/one.jsonl"; done >"$work/events.jsonl"
+: >"$work/empty.jsonl"
+events=$(wc -l <"$work/events.jsonl")
+mkdir "$work/rules"
+for d in rules rules-emerging-threats rules-threat-hunting; do ln -s "$SHARED/corpus/sigmahq/$d" "$work/rules/$d"; done
+seconds() { local start; start=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; echo "$(date +%s.%N) - $start" | bc; }
+rate() { echo "scale=0; $events / ($1 - $2)" | bc; }
+base1=$(seconds "$sigwiki" -j 1 test "$work/rules" --events "$work/empty.jsonl")
+run1=$(seconds "$sigwiki" -j 1 test "$work/rules" --events "$work/events.jsonl")
+run2=$(seconds "$sigwiki" -j 2 test "$work/rules" --events "$work/events.jsonl")
+rbase=$(seconds sh -c "'$rsigma' engine eval -r '$work/rules' --no-stats -q < '$work/empty.jsonl'")
+rrun=$(seconds sh -c "'$rsigma' engine eval -r '$work/rules' --no-stats -q < '$work/events.jsonl'")
+echo "events: $events"
+echo "sigwiki 1 thread: $(rate "$run1" "$base1") events/s (startup ${base1} s, total ${run1} s)"
+echo "sigwiki 2 threads: $(rate "$run2" "$base1") events/s (total ${run2} s)"
+echo "rsigma 0.23 engine eval: $(rate "$rrun" "$rbase") events/s (startup ${rbase} s, total ${rrun} s)"
