@@ -338,8 +338,20 @@ fn collect(
                 SigmaKind::Rule(rule) => rule.detection.conditions.len(),
                 SigmaKind::Correlation(_) | SigmaKind::Filter(_) => 1,
             };
+            // A rule a correlation uses prints its bare condition, as pySigma does: EQL holds it
+            // inside the correlation's `[any where …]`, so that is the form checked here.
+            let inside_correlation =
+                target == "eql" && set.rules.is_used_by_correlation(file, document);
             match queries(target, &output, conditions) {
                 Ok(found) => {
+                    let found: Vec<String> = if inside_correlation {
+                        found
+                            .into_iter()
+                            .map(|q| format!("any where {q}"))
+                            .collect()
+                    } else {
+                        found
+                    };
                     // Several queries of one document get a number each, so a rejection names
                     // exactly one of them.
                     let several = found.len() > 1;
