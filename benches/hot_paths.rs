@@ -87,7 +87,7 @@ fn templates() -> &'static Templates {
 
 fn build_options(input: PathBuf) -> BuildOptions {
     let mut options = BuildOptions::new(vec![input]);
-    options.targets = all_backends();
+    options.targets = all_backends().into_iter().map(Into::into).collect();
     options
 }
 

@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use thiserror::Error;
+use toml::Spanned;
 
 use crate::convert::mapping::FieldMapping;
+use crate::site::targets::{Origin, TargetRequest};
 
 /// The name `sigwiki` looks for in the current directory when `--config` is not given.
 pub const DEFAULT_FILE: &str = "sigwiki.toml";
@@ -34,9 +36,23 @@ base_url = "/"
 # "Open in ATT&CK Navigator" link. Leave empty when unknown.
 site_url = ""
 
-# Query targets shown on rule pages, in order; ["all"] for every target sigwiki has
-# (`sigwiki convert --list-targets`). Default: the ATC ones, Kibana query, X-Pack Watcher, Graylog.
-# targets = ["es-qs", "xpack-watcher", "graylog"]
+# Query targets shown on rule pages, in order. An entry is a target (`sigwiki convert
+# --list-targets`) and the processing pipelines its queries go through first, "TARGET+PIPELINE",
+# each pipeline a built-in one (`sigwiki convert --list-pipelines`) or a pySigma pipeline file
+# of your own (relative to this file): they turn the rules' generic field names and log sources
+# into the ones your SIEM stores. A target may be listed more than once with other pipelines;
+# a table gives a section its own title. Without this key: ATC's Kibana query, X-Pack Watcher
+# and Graylog sections, with the rules' own field names; ["all"] for every target without
+# pipelines.
+targets = [
+    # Elasticsearch: Winlogbeat / Elastic Agent documents (Elastic Common Schema).
+    "lucene+ecs_windows",
+    "eql+ecs_windows",
+    # Splunk: Sysmon field names and event IDs, in the Windows add-on's sources.
+    { target = "splunk+sysmon+splunk_windows", title = "Splunk SPL (Sysmon, Windows add-on)" },
+    # Your own pipeline file, beside this one:
+    # { target = "splunk", pipelines = ["pipelines/our_splunk.yml"], title = "Splunk (our indexes)" },
+]
 
 # A folder of templates replacing the defaults by file name (see `sigwiki templates dump`).
 # templates = "templates"
@@ -65,8 +81,8 @@ pub struct Config {
     pub base_url: Option<String>,
     /// The absolute URL of the published site.
     pub site_url: Option<String>,
-    /// Query target names, or `["all"]`.
-    pub targets: Option<Vec<String>>,
+    /// Query target entries (`TARGET[+PIPELINE…]`, or tables with a title), or `["all"]`.
+    pub targets: Option<Vec<Spanned<TargetSetting>>>,
     /// A folder of template overrides.
     pub templates: Option<PathBuf>,
     /// An ATT&CK dataset written by `sigwiki attack import`, instead of the embedded one.
@@ -77,6 +93,59 @@ pub struct Config {
     pub atomics: Option<PathBuf>,
     /// A field mapping file, or the name of a built-in mapping.
     pub mapping: Option<PathBuf>,
+    /// The file the settings were read from and the line each target entry is on, for
+    /// messages about an entry.
+    #[serde(skip)]
+    target_origins: Vec<Origin>,
+    /// The folder relative pipeline paths of target entries are relative to.
+    #[serde(skip)]
+    folder: Option<PathBuf>,
+}
+
+/// One entry of `targets`: `"TARGET[+PIPELINE…]"`, or a table
+/// `{ target = "splunk+sysmon", pipelines = ["splunk_windows"], title = "Splunk (Sysmon)" }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetSetting {
+    /// `"splunk+sysmon+splunk_windows"`.
+    Spec(String),
+    /// A table.
+    Table(TargetTable),
+}
+
+/// A `targets` entry written as a table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetTable {
+    /// `TARGET[+PIPELINE…]`.
+    pub target: String,
+    /// More pipelines, for file paths that hold a `+`.
+    #[serde(default)]
+    pub pipelines: Vec<String>,
+    /// The section title on rule pages.
+    pub title: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for TargetSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = TargetSetting;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a target entry: \"TARGET[+PIPELINE…]\" or { target = …, title = … }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TargetSetting, E> {
+                Ok(TargetSetting::Spec(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<TargetSetting, A::Error> {
+                TargetTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(TargetSetting::Table)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// A settings file that cannot be used.
@@ -129,7 +198,7 @@ impl Config {
 
     /// Parses settings text; `path` names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
             let (line, column) = e
                 .span()
                 .map_or((1, 1), |span| line_column(text, span.start));
@@ -139,13 +208,52 @@ impl Config {
                 column,
                 message: e.message().trim().to_string(),
             }
-        })
+        })?;
+        config.target_origins = config
+            .targets
+            .iter()
+            .flatten()
+            .map(|entry| Origin::Settings {
+                file: path.to_path_buf(),
+                line: line_column(text, entry.span().start).0,
+            })
+            .collect();
+        Ok(config)
+    }
+
+    /// The `targets` entries, each with the line it is on; `None` when the key is absent.
+    pub fn target_requests(&self) -> Option<Vec<TargetRequest>> {
+        let targets = self.targets.as_ref()?;
+        Some(
+            targets
+                .iter()
+                .zip(&self.target_origins)
+                .map(|(entry, origin)| {
+                    let (spec, pipelines, title) = match entry.get_ref() {
+                        TargetSetting::Spec(spec) => (spec.clone(), Vec::new(), None),
+                        TargetSetting::Table(t) => {
+                            (t.target.clone(), t.pipelines.clone(), t.title.clone())
+                        }
+                    };
+                    TargetRequest {
+                        spec,
+                        pipelines,
+                        title,
+                        origin: origin.clone(),
+                        base: self.folder.clone(),
+                    }
+                })
+                .collect(),
+        )
     }
 
     fn resolve_paths(&mut self, folder: &Path) {
         if folder.as_os_str().is_empty() {
             return;
         }
+        // Pipeline files of target entries are resolved when the entries are, where a
+        // built-in pipeline's name can be told from a file name.
+        self.folder = Some(folder.to_path_buf());
         let resolve = |p: &mut PathBuf| {
             if p.is_relative() {
                 *p = folder.join(&*p);
@@ -188,8 +296,80 @@ mod tests {
         assert_eq!(config.inputs, vec![PathBuf::from("rules")]);
         assert_eq!(config.output, Some(PathBuf::from("site")));
         assert_eq!(config.base_url.as_deref(), Some("/"));
-        assert_eq!(config.targets, None);
         assert_eq!(config.templates, None);
+        let requests = config.target_requests().expect("the starter names targets");
+        let specs: Vec<&str> = requests.iter().map(|r| r.spec.as_str()).collect();
+        assert_eq!(
+            specs,
+            [
+                "lucene+ecs_windows",
+                "eql+ecs_windows",
+                "splunk+sysmon+splunk_windows"
+            ]
+        );
+        assert_eq!(
+            requests[2].origin,
+            Origin::Settings {
+                file: PathBuf::from("sigwiki.toml"),
+                line: STARTER
+                    .lines()
+                    .position(|l| l.contains("\"splunk+sysmon+splunk_windows\""))
+                    .expect("the splunk entry")
+                    + 1,
+            }
+        );
+        // Every entry names a target and pipelines this build has.
+        let targets = crate::site::targets::resolve(Some(&requests), &[]).expect("resolves");
+        assert_eq!(targets[2].title, "Splunk SPL (Sysmon, Windows add-on)");
+        assert_eq!(targets[2].pipelines, ["sysmon", "splunk_windows"]);
+    }
+
+    #[test]
+    fn target_entries_are_strings_or_tables_with_their_lines() {
+        let text = "targets = [\n  \"es-qs\",\n  { target = \"splunk\", pipelines = [\"a+b.yml\"], title = \"S\" },\n]\n";
+        let config = Config::parse(text, Path::new("s.toml")).expect("parses");
+        let requests = config.target_requests().expect("targets");
+        assert_eq!(requests.len(), 2);
+        assert_eq!(requests[1].spec, "splunk");
+        assert_eq!(requests[1].pipelines, ["a+b.yml"]);
+        assert_eq!(requests[1].title.as_deref(), Some("S"));
+        let lines: Vec<String> = requests.iter().map(|r| r.origin.to_string()).collect();
+        assert_eq!(lines, ["s.toml:2", "s.toml:3"]);
+        let err = Config::parse(
+            "targets = [{ target = \"es-qs\", titel = \"x\" }]\n",
+            Path::new("s.toml"),
+        )
+        .expect_err("unknown key of an entry");
+        assert!(err.to_string().contains("titel"), "{err}");
+    }
+
+    #[test]
+    fn pipeline_files_of_entries_follow_the_file_and_built_in_names_stay_names() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sigwiki.toml");
+        std::fs::write(&path, "targets = [\"splunk+sysmon+p/mine.yml\"]\n").expect("write");
+        let config = Config::load(&path).expect("load");
+        let requests = config.target_requests().expect("targets");
+        assert_eq!(requests[0].base.as_deref(), Some(dir.path()));
+        let err = crate::site::targets::resolve(Some(&requests), &[]).expect_err("no file");
+        let message = err.to_string();
+        // The missing file is named as written, on the entry's line; `sysmon` was found.
+        assert!(
+            message.starts_with(&format!(
+                "{}:1: target entry `splunk+sysmon+p/mine.yml`: unknown pipeline `p/mine.yml`",
+                path.display()
+            )),
+            "{message}"
+        );
+        std::fs::create_dir(dir.path().join("p")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("p/mine.yml"),
+            "name: mine\ntransformations:\n  - type: field_name_prefix\n    prefix: x.\n",
+        )
+        .expect("write");
+        let targets = crate::site::targets::resolve(Some(&requests), &[]).expect("resolves");
+        assert_eq!(targets[0].pipelines, ["sysmon", "p/mine.yml"]);
+        assert_eq!(targets[0].title, "Splunk SPL (sysmon + p/mine.yml)");
     }
 
     #[test]

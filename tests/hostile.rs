@@ -180,7 +180,7 @@ fn build() -> Built {
     let generated = generate(&input, &outside);
     let out = root.path().join("site");
     let mut options = BuildOptions::new(vec![input.clone()]);
-    options.targets = sigwiki::convert::backends().to_vec();
+    options.targets = sigwiki::site::QueryTarget::every();
     options.site_url = Some("https://example.org/".to_string());
     let templates = Templates::load(None).expect("templates");
     let report = site::build(
@@ -791,7 +791,7 @@ proptest::proptest! {
         let file = parse_source(Path::new("prop.yml"), Path::new("prop.yml"), text, &ParseOptions::default());
         let rules = RuleSet::new(vec![file]);
         let mut options = BuildOptions::new(Vec::new());
-        options.targets = sigwiki::convert::backends().to_vec();
+        options.targets = sigwiki::site::QueryTarget::every();
         let templates = Templates::load(None).expect("templates");
         let report = site::build_from(&rules, Vec::new(), &options, &templates, &TestCatalog::new(), Output::memory())
             .expect("builds");

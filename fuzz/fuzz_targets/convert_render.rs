@@ -64,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let mut options = BuildOptions::new(Vec::new());
-    options.targets = backends().to_vec();
+    options.targets = sigwiki::site::QueryTarget::every();
     options.site_url = Some("https://example.org/site/".to_string());
     let report = build_from(
         &rules,

@@ -1,5 +1,5 @@
 //! What `build`, `preview` and `serve` share: the settings file and command-line options
-//! turned into [`BuildOptions`], the query targets, the templates folder and the loaded catalogs.
+//! turned into [`BuildOptions`], the query target entries (with their pipelines), the templates folder and the loaded catalogs.
 
 use std::path::PathBuf;
 
@@ -7,52 +7,43 @@ use anyhow::{Context, Result};
 
 use sigwiki::attack::Catalog;
 use sigwiki::config::Config;
-use sigwiki::convert::Backend;
 use sigwiki::sigma::{Limits, ParseOptions};
-use sigwiki::site::{self, BuildOptions};
+use sigwiki::site::targets::TargetRequest;
+use sigwiki::site::{self, BuildOptions, QueryTarget};
 
 use crate::cli::SiteArgs;
 
 /// The targets ATC's pages showed, used when neither `--targets` nor the settings name any.
 pub const DEFAULT_TARGETS: [&str; 3] = ["es-qs", "xpack-watcher", "graylog"];
 
-/// The query targets `requested` names (`all` for every target), or the defaults.
-pub fn resolve_targets(requested: Option<&[String]>) -> Result<Vec<&'static dyn Backend>> {
-    let mut available: Vec<&'static dyn Backend> = sigwiki::convert::backends().to_vec();
-    let Some(requested) = requested else {
-        // The defaults that this binary has, in the default order.
-        let mut out = Vec::new();
-        for name in DEFAULT_TARGETS {
-            if let Some(i) = available.iter().position(|b| b.name() == name) {
-                out.push(available.remove(i));
-            }
-        }
-        return Ok(out);
+/// The query target entries of a site command: `--targets` (each `TARGET[+PIPELINE…]`, or
+/// `all`), else the settings file's `targets`, else the defaults. Pipelines that are not made
+/// for their entry's target are reported on standard error, as `sigma convert` reports them.
+pub fn resolve_targets(
+    command_line: Option<&[String]>,
+    config: &Config,
+) -> Result<Vec<QueryTarget>> {
+    let requests = match command_line {
+        Some(entries) => Some(
+            entries
+                .iter()
+                .map(|e| TargetRequest::command_line(e))
+                .collect::<Vec<_>>(),
+        ),
+        None => config.target_requests(),
     };
-    if requested.iter().any(|t| t.trim() == "all") {
-        return Ok(available);
-    }
-    let names: Vec<String> = available.iter().map(|b| b.name().to_string()).collect();
-    let mut out = Vec::new();
-    for name in requested {
-        let name = name.trim();
-        if name.is_empty() {
-            continue;
-        }
-        match available.iter().position(|b| b.name() == name) {
-            Some(i) => out.push(available.remove(i)),
-            None if out.iter().any(|b: &&dyn Backend| b.name() == name) => {}
-            None => anyhow::bail!(
-                "unknown query target `{name}`; available: {}",
-                if names.is_empty() {
-                    "none in this build".to_string()
-                } else {
-                    names.join(", ")
-                }
-            ),
+    let targets = sigwiki::site::targets::resolve(requests.as_deref(), &DEFAULT_TARGETS)?;
+    for entry in &targets {
+        for (pipeline, made_for) in entry.misfits() {
+            eprintln!(
+                "warning: target entry `{}`: pipeline {pipeline} is made for {}, not {}",
+                entry.spec(),
+                made_for.join(", "),
+                entry.backend.name()
+            );
         }
     }
-    Ok(out)
+    Ok(targets)
 }
 
 /// The catalogs rules are enriched with: ATT&CK (embedded or `--attack`), Data Needed
@@ -120,8 +111,7 @@ pub fn setup(site_args: &SiteArgs, paths: &[PathBuf]) -> Result<Setup> {
     } else {
         sigwiki::walk::default_inputs(std::path::Path::new("."))
     };
-    let requested = site_args.targets.clone().or_else(|| config.targets.clone());
-    let targets = resolve_targets(requested.as_deref())?;
+    let targets = resolve_targets(site_args.targets.as_deref(), &config)?;
     let mut options = BuildOptions::new(inputs);
     options.title = site_args
         .title

@@ -12,7 +12,6 @@ use serde::Serialize;
 use tera::{Context, Value};
 
 use crate::convert::mapping::FieldMapping;
-use crate::convert::{Backend, convert_file_with};
 use crate::sigma::{Diagnostic, ParseOptions, RuleFile, RuleSet, SigmaKind};
 
 use super::coverage;
@@ -25,6 +24,7 @@ use super::model::{
     Slugs, TacticItem, TagItem, TechniqueItem, root_of,
 };
 use super::output::Output;
+use super::targets::QueryTarget;
 use super::templates::Templates;
 use super::{SiteError, enrichment};
 
@@ -38,8 +38,8 @@ pub struct BuildOptions {
     pub base_url: String,
     /// The absolute URL of the published site, with a trailing `/`.
     pub site_url: Option<String>,
-    /// Query targets, in page order.
-    pub targets: Vec<&'static dyn Backend>,
+    /// Query target entries (a target and its pipelines), in page order.
+    pub targets: Vec<QueryTarget>,
     /// Rule parsing options.
     pub parse: ParseOptions,
     /// Show a progress bar (only when stderr is a terminal).
@@ -61,7 +61,11 @@ impl std::fmt::Debug for BuildOptions {
             .field("site_url", &self.site_url)
             .field(
                 "targets",
-                &self.targets.iter().map(|t| t.name()).collect::<Vec<_>>(),
+                &self
+                    .targets
+                    .iter()
+                    .map(QueryTarget::spec)
+                    .collect::<Vec<_>>(),
             )
             .field("mapping", &self.mapping.as_ref().map(|m| &m.name))
             .finish_non_exhaustive()
@@ -83,6 +87,16 @@ impl BuildOptions {
             mapping: None,
             events: Vec::new(),
         }
+    }
+
+    /// The name of the field mapping some queries are written with: `mapping`, when a target
+    /// entry without pipelines uses it (entries with pipelines do not).
+    pub fn mapping_shown(&self) -> Option<String> {
+        let mapping = self.mapping.as_ref()?;
+        self.targets
+            .iter()
+            .any(|t| t.chain.is_none())
+            .then(|| mapping.name.clone())
     }
 }
 
@@ -596,7 +610,7 @@ impl Builder<'_> {
             catalog: self.enricher.matrix().is_some(),
         };
         let mut page = rule_page(entry, file, neighbours, i, queries);
-        page.field_mapping = self.options.mapping.as_ref().map(|m| m.name.clone());
+        page.field_mapping = self.options.mapping_shown();
         (page.tuned_by, page.tuned_rules) = self.filter_sections(entry, file);
         let markdown = self.templates.render_markdown(
             "rule.md",
@@ -609,7 +623,11 @@ impl Builder<'_> {
             ctx.insert("rule", entry);
             ctx.insert("queries", &page.queries);
         })?;
-        Ok(2)
+        self.output.write(
+            &format!("{}.json", entry.page),
+            exports::rule_queries_json(entry, &page.queries).as_bytes(),
+        )?;
+        Ok(3)
     }
 
     /// The filters that tune the rule of `entry` and, for a filter, the rules it tunes with
@@ -1112,22 +1130,24 @@ fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// Converts `file` for each target (after `mapping`, if any), as the target's reference
-/// converter prints a file.
+/// Converts `file` for each target entry (through its pipelines, or after `mapping` when it
+/// has none), as the target's reference converter prints a file.
 pub fn queries(
     file: &RuleFile,
     rules: &RuleSet,
-    targets: &[&'static dyn Backend],
+    targets: &[QueryTarget],
     mapping: Option<&FieldMapping>,
 ) -> Vec<QueryItem> {
     targets
         .iter()
-        .map(|backend| {
-            let result = convert_file_with(*backend, file, rules, mapping);
+        .map(|entry| {
+            let result = entry.convert(file, rules, mapping);
             QueryItem {
-                target: backend.name().to_string(),
-                title: backend.title().to_string(),
-                language: language(backend.name()),
+                target: entry.backend.name().to_string(),
+                spec: entry.spec(),
+                pipelines: entry.pipelines.clone(),
+                title: entry.title.clone(),
+                language: language(entry.backend.name()),
                 output: result
                     .as_ref()
                     .ok()

@@ -1,5 +1,6 @@
 //! Whole-site views and machine-readable exports: the home page summary, the all-rules table
-//! with its filter menus, `rules.json`, `analytics.csv` and `sitemap.xml`.
+//! with its filter menus, `rules.json`, `analytics.csv`, `sitemap.xml`, and each rule's
+//! `<page>.json` of queries.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -9,7 +10,7 @@ use serde::Serialize;
 use super::build::Indexes;
 use super::enrichment::Matrix;
 use super::escape;
-use super::model::RuleEntry;
+use super::model::{QueryItem, RuleEntry};
 
 /// Counts on the home page.
 #[derive(Debug, Serialize)]
@@ -307,6 +308,7 @@ struct JsonRule<'a> {
     entry: &'a RuleEntry,
     html: String,
     markdown: String,
+    queries: String,
     tactics: Vec<&'a str>,
     techniques: Vec<&'a str>,
     data_needed: Vec<&'a str>,
@@ -320,6 +322,7 @@ pub fn rules_json(entries: &[RuleEntry]) -> String {
             entry: e,
             html: format!("{}.html", e.page),
             markdown: format!("{}.md", e.page),
+            queries: format!("{}.json", e.page),
             tactics: e.enrichment.tactics.iter().map(|t| t.id.as_str()).collect(),
             techniques: e
                 .enrichment
@@ -337,6 +340,53 @@ pub fn rules_json(entries: &[RuleEntry]) -> String {
         .collect();
     rules.sort_by(|a, b| a.entry.page.cmp(&b.entry.page));
     let mut out = serde_json::to_string(&rules).unwrap_or_else(|_| "[]".to_string());
+    out.push('\n');
+    out
+}
+
+#[derive(Serialize)]
+struct JsonQueries<'a> {
+    page: &'a str,
+    source_path: &'a str,
+    title: &'a str,
+    id: Option<&'a str>,
+    queries: Vec<JsonQuery<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonQuery<'a> {
+    target: &'a str,
+    pipelines: &'a [String],
+    title: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+/// `<page>.json`: the rule's queries, one per configured target entry (the target, the
+/// pipelines before it, the section title, and the query or why there is none), for tools that
+/// want a site's queries without reading its pages. Written beside each rule page rather than
+/// into `rules.json`, so a build never holds every rule's queries at once and the search index
+/// the rules table fetches stays small.
+pub fn rule_queries_json(entry: &RuleEntry, queries: &[QueryItem]) -> String {
+    let export = JsonQueries {
+        page: &entry.page,
+        source_path: &entry.source_path,
+        title: &entry.title,
+        id: entry.id.as_deref(),
+        queries: queries
+            .iter()
+            .map(|q| JsonQuery {
+                target: &q.target,
+                pipelines: &q.pipelines,
+                title: &q.title,
+                query: q.output.as_deref(),
+                error: q.error.as_deref(),
+            })
+            .collect(),
+    };
+    let mut out = serde_json::to_string(&export).unwrap_or_else(|_| "{}".to_string());
     out.push('\n');
     out
 }

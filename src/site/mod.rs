@@ -4,7 +4,8 @@
 //!
 //! Entry points: [`build`] (the whole site), [`preview`] (one rule page), and
 //! [`serve::serve`] (local server with rebuild on change). Enrichment comes in through the
-//! [`Enricher`] trait; query targets are [`crate::convert::Backend`]s.
+//! [`Enricher`] trait; query targets are [`QueryTarget`]s: a [`crate::convert::Backend`] and the
+//! processing pipelines before it.
 
 pub mod build;
 pub mod catalogs;
@@ -17,6 +18,7 @@ pub mod model;
 pub mod output;
 pub mod regression;
 pub mod serve;
+pub mod targets;
 pub mod templates;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +30,7 @@ use crate::sigma::{Diagnostic, RuleSet, parse_file};
 pub use build::{BuildOptions, BuildReport, build, build_from};
 pub use enrichment::{Enricher, Enrichment, TagsOnly};
 pub use output::Output;
+pub use targets::QueryTarget;
 pub use templates::Templates;
 
 /// Why a build or preview could not finish. Bad rules are not errors of the build: they are
@@ -140,7 +143,7 @@ pub fn preview(
         catalog: enricher.matrix().is_some(),
     };
     let mut page = build::rule_page(&entry, file, neighbours, 0, queries);
-    page.field_mapping = options.mapping.as_ref().map(|m| m.name.clone());
+    page.field_mapping = options.mapping_shown();
     let context = tera::Context::from_serialize(&page).map_err(|e| SiteError::Template {
         name: "rule.md".to_string(),
         message: e.to_string(),

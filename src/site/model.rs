@@ -446,6 +446,10 @@ pub struct RelationItem {
 pub struct QueryItem {
     /// The target's name (`es-qs`).
     pub target: String,
+    /// The entry as configured: the target and its pipelines (`splunk+sysmon`).
+    pub spec: String,
+    /// The processing pipelines the query went through, as the entry names them.
+    pub pipelines: Vec<String>,
     /// The section title ("Kibana query").
     pub title: String,
     /// The code block's language.
