@@ -190,8 +190,9 @@ pub enum TargetError {
         origin: Origin,
         /// The entry.
         entry: String,
-        /// What is wrong with the file.
-        source: PipelineError,
+        /// What is wrong with the file (boxed: it carries the file's path and position, and
+        /// would make every `Result` of this module large).
+        source: Box<PipelineError>,
     },
     /// An entry with nothing in it, or an empty pipeline name (`splunk+`).
     #[error("{origin}: target entry `{entry}`: {problem}")]
@@ -301,7 +302,7 @@ pub fn resolve(
                     Pipeline::load(&location).map_err(|source| TargetError::BadPipeline {
                         origin: request.origin.clone(),
                         entry: entry.clone(),
-                        source,
+                        source: Box::new(source),
                     })?,
                 );
             if !pipeline.fits(backend.name()) {
