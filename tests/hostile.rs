@@ -8,11 +8,13 @@
 //! fails on any live markup coming from a rule (see [`scan_html`]).
 
 mod common;
+mod html_scan;
 mod site_common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use html_scan::scan_html;
 use sigwiki::sigma::Diagnostic;
 use sigwiki::site::build::page_path;
 use sigwiki::site::{self, BuildOptions, Output, Templates};
@@ -390,239 +392,6 @@ fn nothing_is_written_outside_the_output_folder() {
     }
 }
 
-/// Tags the templates and the Markdown conversion produce; any other tag on a page came from
-/// somewhere it should not have.
-const KNOWN_TAGS: &[&str] = &[
-    "!doctype",
-    "html",
-    "head",
-    "meta",
-    "title",
-    "link",
-    "style",
-    "script",
-    "body",
-    "a",
-    "nav",
-    "header",
-    "main",
-    "footer",
-    "div",
-    "span",
-    "p",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "ul",
-    "ol",
-    "li",
-    "table",
-    "thead",
-    "tbody",
-    "tr",
-    "th",
-    "td",
-    "strong",
-    "em",
-    "del",
-    "code",
-    "pre",
-    "section",
-    "article",
-    "form",
-    "input",
-    "button",
-    "label",
-    "select",
-    "option",
-    "details",
-    "summary",
-    "br",
-    "hr",
-    "blockquote",
-];
-
-/// One tag of a page: its name and attributes (names lower-cased, values as written).
-#[derive(Debug)]
-struct Tag {
-    name: String,
-    attributes: Vec<(String, String)>,
-    /// The text of a `<script>` element.
-    script: Option<String>,
-}
-
-/// A small HTML tokenizer, enough for pages whose text is escaped: it walks the page, skips
-/// comments, reads each start tag's name and attributes (quoted or bare values), and reads the
-/// raw text of `<script>` and `<style>` elements up to their end tag, as a browser does. Text
-/// between tags is not looked at: escaped rule text (`&lt;script&gt;`) is text, and a `<`
-/// that opens a tag is exactly what escaping must prevent, so it is what this finds.
-fn tags(html: &str) -> Vec<Tag> {
-    let bytes = html.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(offset) = html[i..].find('<') {
-        i += offset + 1;
-        if html[i..].starts_with("!--") {
-            i = html[i..].find("-->").map_or(html.len(), |e| i + e + 3);
-            continue;
-        }
-        if html[i..].starts_with('/') {
-            continue;
-        }
-        let name_len = html[i..]
-            .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
-            .unwrap_or(html.len() - i);
-        let name = html[i..i + name_len].to_ascii_lowercase();
-        if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '!') {
-            continue; // `<` followed by a non-letter is text for a browser too
-        }
-        i += name_len;
-        let mut attributes = Vec::new();
-        loop {
-            while i < bytes.len() && (bytes[i].is_ascii_whitespace() || bytes[i] == b'/') {
-                i += 1;
-            }
-            if i >= bytes.len() || bytes[i] == b'>' {
-                i += 1;
-                break;
-            }
-            let len = html[i..]
-                .find(|c: char| c.is_whitespace() || c == '=' || c == '>')
-                .unwrap_or(html.len() - i);
-            let attribute = html[i..i + len].to_ascii_lowercase();
-            i += len.max(1);
-            let mut value = String::new();
-            if i < bytes.len() && bytes[i] == b'=' {
-                i += 1;
-                if i < bytes.len() && (bytes[i] == b'"' || bytes[i] == b'\'') {
-                    let quote = bytes[i] as char;
-                    let end = html[i + 1..].find(quote).map_or(html.len(), |e| i + 1 + e);
-                    value = html[i + 1..end].to_string();
-                    i = end + 1;
-                } else {
-                    let len = html[i..]
-                        .find(|c: char| c.is_whitespace() || c == '>')
-                        .unwrap_or(html.len() - i);
-                    value = html[i..i + len].to_string();
-                    i += len;
-                }
-            }
-            attributes.push((attribute, value));
-        }
-        let mut script = None;
-        if name == "script" || name == "style" {
-            let close = format!("</{name}");
-            let end = html[i.min(html.len())..]
-                .to_ascii_lowercase()
-                .find(&close)
-                .map_or(html.len(), |e| i + e);
-            script = Some(html[i.min(end)..end].to_string());
-            i = end;
-        }
-        out.push(Tag {
-            name,
-            attributes,
-            script,
-        });
-        if i >= html.len() {
-            break;
-        }
-    }
-    out
-}
-
-/// Decodes the few character references that could hide a URL scheme (`&#106;avascript:`).
-fn decode_references(value: &str) -> String {
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(start) = rest.find("&#") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after.find(';').unwrap_or(after.len());
-        let number = &after[..end];
-        let code = match number.strip_prefix(['x', 'X']) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok(),
-            None => number.parse().ok(),
-        };
-        match code.and_then(char::from_u32) {
-            Some(c) => out.push(c),
-            None => out.push_str(&rest[start..start + 2 + end]),
-        }
-        rest = after.get(end + 1..).unwrap_or("");
-    }
-    out.push_str(rest);
-    out.replace("&colon;", ":").replace("&amp;", "&")
-}
-
-/// Whether a link target is one a page may carry: http(s), or relative without a scheme.
-fn safe_url(value: &str) -> bool {
-    let decoded: String = decode_references(value)
-        .chars()
-        .filter(|c| !c.is_whitespace() && !c.is_control())
-        .collect::<String>()
-        .to_ascii_lowercase();
-    if decoded.starts_with("http://") || decoded.starts_with("https://") {
-        return true;
-    }
-    let head = decoded.split(['/', '?', '#']).next().unwrap_or("");
-    !head.contains(':') && !decoded.starts_with("//")
-}
-
-/// Problems of one HTML page: live markup that a rule provided.
-fn scan_html(html: &str) -> Vec<String> {
-    let mut problems = Vec::new();
-    for tag in tags(html) {
-        if !KNOWN_TAGS.contains(&tag.name.as_str()) {
-            problems.push(format!("unexpected tag <{}>", tag.name));
-        }
-        for (name, value) in &tag.attributes {
-            if value.contains(MARKER) && name.starts_with("on") {
-                problems.push(format!("<{} {name}=…> carries the marker", tag.name));
-            }
-            if name.starts_with("on") && !(tag.name == "form" && name == "onsubmit") {
-                problems.push(format!("event handler <{} {name}>", tag.name));
-            }
-            if name.contains(MARKER) || name.contains('<') || name.contains('"') {
-                problems.push(format!(
-                    "attribute name from rule text: <{} {name}>",
-                    tag.name
-                ));
-            }
-            let is_url = matches!(
-                name.as_str(),
-                "href" | "src" | "action" | "formaction" | "data" | "poster" | "srcset"
-            );
-            // The templates' own icon is an inline SVG image (no request outside the site);
-            // browsers never run script in an image, and rule text cannot make a <link>.
-            let template_icon = tag.name == "link"
-                && name == "href"
-                && value.starts_with("data:image/svg+xml,")
-                && tag
-                    .attributes
-                    .iter()
-                    .any(|(n, v)| n == "rel" && v == "icon");
-            if is_url && !template_icon && !safe_url(value) {
-                problems.push(format!("<{} {name}=\"{value}\">: unsafe URL", tag.name));
-            }
-            if tag.name == "meta" && value.to_ascii_lowercase().contains("url=") {
-                let target = value.split_once("url=").map_or("", |(_, t)| t);
-                if !safe_url(target) {
-                    problems.push(format!("meta refresh to {target}"));
-                }
-            }
-        }
-        if let Some(script) = &tag.script {
-            if script.contains(MARKER) || script.contains("alert(") {
-                problems.push(format!("<{}> holds rule text", tag.name));
-            }
-        }
-    }
-    problems
-}
-
 #[test]
 fn the_scanner_finds_live_markup() {
     let live = [
@@ -638,7 +407,7 @@ fn the_scanner_finds_live_markup() {
         "<meta http-equiv=\"refresh\" content=\"0; url=javascript:alert(1)\">",
     ];
     for html in live {
-        assert!(!scan_html(html).is_empty(), "missed: {html}");
+        assert!(!scan_html(html, MARKER).is_empty(), "missed: {html}");
     }
     let escaped = [
         "<p>&lt;script&gt;alert(\"sigwiki-xss\")&lt;/script&gt;</p>",
@@ -650,7 +419,7 @@ fn the_scanner_finds_live_markup() {
         "<link rel=\"icon\" href=\"data:image/svg+xml,%3Csvg%3E\">",
     ];
     for html in escaped {
-        assert_eq!(scan_html(html), Vec::<String>::new(), "{html}");
+        assert_eq!(scan_html(html, MARKER), Vec::<String>::new(), "{html}");
     }
 }
 
@@ -665,7 +434,7 @@ fn no_html_page_carries_live_rule_markup() {
         }
         pages += 1;
         let html = read_lossy(&file).unwrap_or_default();
-        for problem in scan_html(&html) {
+        for problem in scan_html(&html, MARKER) {
             problems.push(format!("{}: {problem}", file.display()));
         }
     }
@@ -798,7 +567,7 @@ proptest::proptest! {
         for (path, bytes) in &report.files {
             let text = String::from_utf8_lossy(bytes);
             if path.ends_with(".html") {
-                let problems = scan_html(&text);
+                let problems = scan_html(&text, MARKER);
                 proptest::prop_assert!(problems.is_empty(), "{path}: {problems:?}");
             }
             if path.ends_with(".json") {

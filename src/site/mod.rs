@@ -2,7 +2,8 @@
 //! layout), index pages, the ATT&CK coverage matrix, exports, and the output writer that swaps
 //! a finished build in atomically.
 //!
-//! Entry points: [`build`] (the whole site), [`preview`] (one rule page), and
+//! Entry points: [`build`] (the whole site), [`preview`] (one rule file's page), [`render_rule`]
+//! (one parsed rule's page, for callers that render many), and
 //! [`serve::serve`] (local server with rebuild on change). Enrichment comes in through the
 //! [`Enricher`] trait; query targets are [`QueryTarget`]s: a [`crate::convert::Backend`] and the
 //! processing pipelines before it.
@@ -25,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::sigma::{Diagnostic, RuleSet, parse_file};
+use crate::sigma::{Diagnostic, RuleFile, RuleSet, parse_file};
 
 pub use build::{BuildOptions, BuildReport, build, build_from};
 pub use enrichment::{Enricher, Enrichment, TagsOnly};
@@ -114,35 +115,63 @@ pub fn preview(
             diagnostics: Vec::new(),
         });
     };
-    if file.has_errors() || file.documents.is_empty() {
-        return Err(SiteError::InvalidRule {
-            path: path.to_path_buf(),
-            diagnostics: file.diagnostics.clone(),
-        });
-    }
-    let page_path = build::page_path(&relative);
-    let Some(mut entry) = model::entry(0, file, page_path, enricher) else {
-        return Err(SiteError::InvalidRule {
-            path: path.to_path_buf(),
-            diagnostics: file.diagnostics.clone(),
-        });
+    let page = render_rule(file, &rules, format, options, templates, enricher)?;
+    Ok(match page.html {
+        Some(html) => html,
+        None => page.markdown,
+    })
+}
+
+/// One rule file's page as [`render_rule`] renders it.
+#[derive(Debug, Clone)]
+pub struct RenderedRule {
+    /// The query of each target, or why the target refuses the rule.
+    pub queries: Vec<model::QueryItem>,
+    /// The Markdown page.
+    pub markdown: String,
+    /// The standalone HTML page (stylesheet and script inlined), for [`PreviewFormat::Html`].
+    pub html: Option<String>,
+}
+
+/// Renders the page of `file`, one of `rules`, without building a site: its queries for every
+/// target of `options`, its Markdown page and, for [`PreviewFormat::Html`], the standalone HTML
+/// page made from that Markdown. The templates and the enricher's catalogs are the caller's, so
+/// rendering many rules loads them once.
+pub fn render_rule(
+    file: &RuleFile,
+    rules: &RuleSet,
+    format: PreviewFormat,
+    options: &BuildOptions,
+    templates: &Templates,
+    enricher: &dyn Enricher,
+) -> Result<RenderedRule, SiteError> {
+    let invalid = || SiteError::InvalidRule {
+        path: file.path.clone(),
+        diagnostics: file.diagnostics.clone(),
     };
-    regression::attach(&rules, std::slice::from_mut(&mut entry), &options.events);
+    if file.has_errors() || file.documents.is_empty() {
+        return Err(invalid());
+    }
+    let page_path = build::page_path(&file.relative);
+    let Some(mut entry) = model::entry(0, file, page_path, enricher) else {
+        return Err(invalid());
+    };
+    regression::attach(rules, std::slice::from_mut(&mut entry), &options.events);
     // A preview writes no site, so there is no copy of the events file to link to.
     for test in &mut entry.regression {
         test.href = None;
     }
     let entries = std::slice::from_ref(&entry);
-    let relations = model::relations(entries, &rules);
+    let relations = model::relations(entries, rules);
     let indexes = build::Indexes::new(entries);
-    let queries = build::queries(file, &rules, &options.targets, options.mapping.as_deref());
+    let queries = build::queries(file, rules, &options.targets, options.mapping.as_deref());
     let neighbours = build::Neighbours {
         entries,
         relations: &relations,
         indexes: &indexes,
         catalog: enricher.matrix().is_some(),
     };
-    let mut page = build::rule_page(&entry, file, neighbours, 0, queries);
+    let mut page = build::rule_page(&entry, file, neighbours, 0, queries.clone());
     page.field_mapping = options.mapping_shown();
     let context = tera::Context::from_serialize(&page).map_err(|e| SiteError::Template {
         name: "rule.md".to_string(),
@@ -150,7 +179,11 @@ pub fn preview(
     })?;
     let markdown = templates.render_markdown("rule.md", &context)?;
     if format == PreviewFormat::Markdown {
-        return Ok(markdown);
+        return Ok(RenderedRule {
+            queries,
+            markdown,
+            html: None,
+        });
     }
     let site = build::SiteInfo {
         title: options.title.clone(),
@@ -175,7 +208,12 @@ pub fn preview(
     ctx.insert("markdown_href", &"");
     ctx.insert("rule", &entry);
     ctx.insert("queries", &page.queries);
-    templates.render_html("rule.html", &ctx)
+    let html = templates.render_html("rule.html", &ctx)?;
+    Ok(RenderedRule {
+        queries,
+        markdown,
+        html: Some(html),
+    })
 }
 
 /// Normalises a base URL to start and end with `/` (`repo` → `/repo/`).
