@@ -52,6 +52,9 @@ pub struct ReadSummary {
 /// would otherwise buffer the rest of the file).
 const MAX_EVENT_BYTES: usize = 64 << 20;
 
+/// The size of an EVTX file's header, before its first chunk.
+const EVTX_HEADER_BYTES: u64 = 4096;
+
 /// Whether `path` is an events file the readers take (`.evtx`, `.json`, `.jsonl`, `.ndjson`).
 pub fn is_events_file(path: &Path) -> bool {
     path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
@@ -112,10 +115,18 @@ fn read_evtx(path: &Path, on_event: &mut dyn FnMut(Event), summary: &mut ReadSum
         let mut parser = match evtx::EvtxParser::from_path(path) {
             Ok(p) => p,
             Err(e) => {
+                let length = std::fs::metadata(path).map_or(0, |m| m.len());
+                let message = if length < EVTX_HEADER_BYTES {
+                    format!(
+                        "truncated: {length} bytes, shorter than the {EVTX_HEADER_BYTES}-byte EVTX file header"
+                    )
+                } else {
+                    format!("not a readable EVTX file: {e}")
+                };
                 summary.problems.push(ReadProblem {
                     file: file.clone(),
                     position: String::new(),
-                    message: format!("not a readable EVTX file: {e}"),
+                    message,
                 });
                 return;
             }
@@ -264,10 +275,10 @@ fn deliver(
     on_event: &mut dyn FnMut(Event),
     summary: &mut ReadSummary,
 ) {
-    match serde_json::from_slice::<serde_json::Value>(bytes) {
-        Ok(value) => {
+    match Event::from_json_slice(bytes) {
+        Ok(event) => {
             summary.count += 1;
-            on_event(Event::from_json(&value));
+            on_event(event);
         }
         Err(e) => {
             let line = start_line + e.line().saturating_sub(1);
