@@ -55,6 +55,9 @@ const MAX_EVENT_BYTES: usize = 64 << 20;
 /// The size of an EVTX file's header, before its first chunk.
 const EVTX_HEADER_BYTES: u64 = 4096;
 
+/// The size of an EVTX chunk.
+const EVTX_CHUNK_BYTES: u64 = 65_536;
+
 /// Whether `path` is an events file the readers take (`.evtx`, `.json`, `.jsonl`, `.ndjson`).
 pub fn is_events_file(path: &Path) -> bool {
     path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
@@ -147,10 +150,23 @@ fn read_evtx(path: &Path, on_event: &mut dyn FnMut(Event), summary: &mut ReadSum
     }));
     if outcome.is_err() {
         summary.problems.push(ReadProblem {
-            file,
+            file: file.clone(),
             position: format!("after record {}", summary.count),
             message: "the EVTX parser gave up on damaged data; the rest of the file is skipped"
                 .to_string(),
+        });
+    }
+    // The parser passes over a chunk cut short without a word: say so.
+    let length = std::fs::metadata(path).map_or(0, |m| m.len());
+    let tail = length.saturating_sub(EVTX_HEADER_BYTES) % EVTX_CHUNK_BYTES;
+    if length > EVTX_HEADER_BYTES && tail != 0 {
+        let chunk = (length - EVTX_HEADER_BYTES) / EVTX_CHUNK_BYTES + 1;
+        summary.problems.push(ReadProblem {
+            file,
+            position: format!("chunk {chunk}"),
+            message: format!(
+                "truncated: the file ends {tail} bytes into chunk {chunk} (of {EVTX_CHUNK_BYTES} bytes); its records are not read"
+            ),
         });
     }
 }
