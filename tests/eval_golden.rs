@@ -498,3 +498,86 @@ fn value_percentile() {
     let common = timed(&[(0, "bob", 1, "a"), (1, "bob", 1, "a")]);
     assert_eq!(fired(c, &common), 0);
 }
+
+/// A rule and a filter that tunes it, as two files of one rule set.
+fn engine_with_filter(filter_condition: &str) -> Engine {
+    let rule = "title: whoami\nid: 5f3d0c52-0000-4000-8000-0000000000f1\nlogsource:\n  category: process_creation\n  product: windows\ndetection:\n  sel:\n    Image|endswith: '\\whoami.exe'\n  condition: sel\n";
+    let filter = format!(
+        "title: admins\nlogsource:\n  category: process_creation\n  product: windows\nfilter:\n  rules:\n    - 5f3d0c52-0000-4000-8000-0000000000f1\n  admin:\n    User|startswith: 'adm_'\n  condition: {filter_condition}\n"
+    );
+    let files = [("rule.yml", rule.to_string()), ("filter.yml", filter)]
+        .into_iter()
+        .map(|(name, text)| {
+            let file = parse_source(
+                Path::new(name),
+                Path::new(name),
+                text,
+                &ParseOptions::default(),
+            );
+            assert!(!file.has_errors(), "{:?}", file.diagnostics);
+            file
+        })
+        .collect();
+    Engine::compile(&RuleSet::new(files), &LogSourceTable::embedded())
+}
+
+fn sysmon_process(user: &str) -> Event {
+    event(&format!(
+        r#"{{"Event":{{"System":{{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational"}},"EventData":{{"Image":"C:\\Windows\\whoami.exe","User":"{user}"}}}}}}"#
+    ))
+}
+
+#[test]
+fn filters_tune_the_rules_they_name_when_evaluating() {
+    let mut scratch = Scratch::default();
+    let excluding = engine_with_filter("not admin");
+    assert_eq!(excluding.rules().len(), 1);
+    assert_eq!(
+        excluding.matches(&sysmon_process("alice"), &mut scratch),
+        &[0]
+    );
+    assert!(
+        excluding
+            .matches(&sysmon_process("adm_bob"), &mut scratch)
+            .is_empty(),
+        "the filter excludes administrators"
+    );
+    assert!(!excluding.matches_rule(0, &sysmon_process("adm_bob"), &mut scratch));
+    assert!(excluding.matches_rule(0, &sysmon_process("alice"), &mut scratch));
+    // A filter's condition narrows: `admin` alone keeps only administrators.
+    let narrowing = engine_with_filter("admin");
+    assert!(
+        narrowing
+            .matches(&sysmon_process("alice"), &mut scratch)
+            .is_empty()
+    );
+    assert_eq!(
+        narrowing.matches(&sysmon_process("adm_bob"), &mut scratch),
+        &[0]
+    );
+}
+
+#[test]
+fn events_without_a_channel_are_tested_against_every_rule_on_its_own_field_names() {
+    let windows = engine(
+        "title: t\nlogsource:\n  category: process_creation\n  product: windows\ndetection:\n  sel:\n    Image|endswith: '\\whoami.exe'\n  condition: sel\n",
+    );
+    let linux = engine(
+        "title: t\nlogsource:\n  category: process_creation\n  product: linux\ndetection:\n  sel:\n    Image|endswith: '/whoami'\n  condition: sel\n",
+    );
+    let mut scratch = Scratch::default();
+    let flat_windows = event(r#"{"Image":"C:\\Windows\\whoami.exe","EventID":1}"#);
+    let flat_linux = event(r#"{"Image":"/usr/bin/whoami"}"#);
+    // No channel: no log source to go by, every rule is tested on the fields it names.
+    assert_eq!(windows.matches(&flat_windows, &mut scratch), &[0]);
+    assert_eq!(linux.matches(&flat_linux, &mut scratch), &[0]);
+    assert!(windows.matches(&flat_linux, &mut scratch).is_empty());
+    // Without a channel, the names of a log source's other recording (Security 4688's
+    // `NewProcessName`) are not tried: the rule's own `Image` is what is looked for.
+    let security_shape = event(r#"{"NewProcessName":"C:\\Windows\\whoami.exe","EventID":4688}"#);
+    assert!(windows.matches(&security_shape, &mut scratch).is_empty());
+    // With a channel, the log source decides: a Linux rule never sees a Windows event.
+    let sysmon = sysmon_process("alice");
+    assert!(linux.matches(&sysmon, &mut scratch).is_empty());
+    assert_eq!(windows.matches(&sysmon, &mut scratch), &[0]);
+}

@@ -197,6 +197,54 @@ fn damaged_events_files_are_reported_by_name_and_position() {
     assert_eq!(output.status.code(), Some(1));
 }
 
+#[test]
+fn damaged_evtx_fixtures_are_reported_by_name_and_position() {
+    let repo = fixture_repo();
+    let damaged = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval_fixtures/damaged");
+    let output = Command::cargo_bin("sigwiki")
+        .unwrap()
+        .arg("test")
+        .arg(repo.join("rules"))
+        .args(["--format", "jsonl", "--events"])
+        .arg(&damaged)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "unreadable files fail the run"
+    );
+    let lines = jsonl(&output.stdout);
+    let message = |name: &str| -> String {
+        let line = lines
+            .iter()
+            .find(|l| l["events"].as_str().is_some_and(|e| e.ends_with(name)))
+            .unwrap_or_else(|| panic!("{name} is reported: {lines:?}"));
+        assert_eq!(line["status"], "error", "{line}");
+        assert_eq!(line["count"], 0, "{line}");
+        line["message"].as_str().unwrap().to_string()
+    };
+    let header = message("truncated_header.evtx");
+    assert!(
+        header.contains("truncated_header.evtx: truncated: 1500 bytes"),
+        "{header}"
+    );
+    let chunk = message("truncated_chunk.evtx");
+    assert!(
+        chunk.contains(
+            "truncated_chunk.evtx: chunk 1: truncated: the file ends 700 bytes into chunk 1"
+        ),
+        "{chunk}"
+    );
+    let record = message("record_size.evtx");
+    assert!(
+        record.contains("record_size.evtx: record 1: damaged record skipped"),
+        "{record}"
+    );
+}
+
 /// A SigmaHQ-layout tree in a temporary folder: the corpus rule folders and the regression data
 /// beside them, as links.
 fn sigmahq_tree(shared: &Path) -> (tempfile::TempDir, Vec<String>) {

@@ -175,6 +175,8 @@ struct FileResult {
     rules: Vec<(u32, usize)>,
     /// Per correlation index that fired, how often.
     correlations: Vec<(usize, usize)>,
+    /// Events without a `Channel`, tested against every rule.
+    without_channel: usize,
 }
 
 /// Events evaluated together: matching runs on every thread, counting and correlations then
@@ -185,15 +187,18 @@ fn evaluate_file(engine: &Engine, path: &Path) -> FileResult {
     let mut correlation_scratch = Scratch::default();
     let mut state = CorrelationState::default();
     let mut counts: Vec<usize> = vec![0; engine.rules().len()];
+    let mut without_channel = 0;
     let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
     let mut flush = |batch: &mut Vec<Event>| {
-        let matched: Vec<Vec<u32>> = batch
+        let matched: Vec<(Vec<u32>, bool)> = batch
             .par_iter()
             .map_init(Scratch::default, |scratch, event| {
-                engine.matches(event, scratch).to_vec()
+                let matched = engine.matches(event, scratch).to_vec();
+                (matched, scratch.had_channel())
             })
             .collect();
-        for (event, matched) in batch.iter().zip(&matched) {
+        for (event, (matched, had_channel)) in batch.iter().zip(&matched) {
+            without_channel += usize::from(!had_channel);
             for &rule in matched {
                 counts[rule as usize] += 1;
             }
@@ -225,7 +230,16 @@ fn evaluate_file(engine: &Engine, path: &Path) -> FileResult {
         summary,
         rules,
         correlations,
+        without_channel,
     }
+}
+
+/// What is said of the events of a file that have no `Channel`.
+fn without_channel_note(count: usize) -> String {
+    format!(
+        "{count} event{} without a Channel: no log source to go by, so tested against every rule on the fields it names",
+        plural(count)
+    )
 }
 
 fn report_events(engine: &Engine, files: &[PathBuf], format: TestFormat) -> Result<ExitCode> {
@@ -237,12 +251,15 @@ fn report_events(engine: &Engine, files: &[PathBuf], format: TestFormat) -> Resu
         let events = result.path.display().to_string();
         let error = result.summary.count == 0 && !result.summary.problems.is_empty();
         unreadable += usize::from(error);
-        let message: Vec<String> = result
+        let mut message: Vec<String> = result
             .summary
             .problems
             .iter()
             .map(ToString::to_string)
             .collect();
+        if result.without_channel > 0 {
+            message.push(without_channel_note(result.without_channel));
+        }
         let matches = result.rules.iter().map(|(rule, n)| {
             let info = &engine.rules()[*rule as usize].info;
             (info, *n)
@@ -277,8 +294,15 @@ fn report_events(engine: &Engine, files: &[PathBuf], format: TestFormat) -> Resu
                     result.summary.count,
                     plural(result.summary.count)
                 )?;
-                for problem in &message {
+                for problem in &result.summary.problems {
                     writeln!(out, "  problem: {problem}")?;
+                }
+                if result.without_channel > 0 {
+                    writeln!(
+                        out,
+                        "  note: {}",
+                        without_channel_note(result.without_channel)
+                    )?;
                 }
                 for (info, n) in matches.chain(correlations) {
                     writeln!(out, "  {n} × {} ({})", info.title, info.file.display())?;

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use super::event::{Event, FieldValue, civil_parts, parse_timestamp};
 use super::matcher::{Matcher, Unevaluable};
+use super::prefilter::Atom;
 use crate::sigma::condition::Aggregation;
 use crate::sigma::modifier::TimePart;
 use crate::sigma::{Combine, ConditionExpr, Detection, FieldMatch, Quantifier, SearchBody};
@@ -61,6 +62,8 @@ pub struct Binding {
     /// Per field id: start index into the event's fields and the count (0 = absent).
     slots: Vec<(u32, u32)>,
     touched: Vec<u32>,
+    /// Per event field: its id (`u32::MAX` when no rule names it).
+    ids: Vec<u32>,
     key: String,
 }
 
@@ -73,15 +76,18 @@ impl Binding {
         if self.slots.len() < table.len() {
             self.slots.resize(table.len(), (0, 0));
         }
+        self.ids.clear();
         let mut previous: Option<u32> = None;
         for (index, field) in event.fields.iter().enumerate() {
             self.key.clear();
             self.key.push_str(&field.name);
             self.key.make_ascii_lowercase();
             let Some(id) = table.lookup_lower(&self.key) else {
+                self.ids.push(u32::MAX);
                 previous = None;
                 continue;
             };
+            self.ids.push(id);
             let slot = &mut self.slots[id as usize];
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             if slot.1 == 0 {
@@ -105,6 +111,11 @@ impl Binding {
         event.fields[start as usize..(start + count) as usize]
             .iter()
             .map(|f| &f.value)
+    }
+
+    /// Per field of the event bound last, its id (`u32::MAX` when no rule names it).
+    pub fn field_ids(&self) -> &[u32] {
+        &self.ids
     }
 
     fn has(&self, id: u32) -> bool {
@@ -247,16 +258,26 @@ impl CompiledDetection {
         out
     }
 
-    /// Literals one of which (lowercased) is in a value of every event this detection matches;
-    /// `None` when no such set is known (a negation, a number, a regex… decides).
-    pub fn required_literals(&self) -> Option<Vec<String>> {
-        let mut out = Vec::new();
-        for condition in &self.conditions {
-            out.extend(node_literals(condition, &self.identifiers)?);
+    /// What every event this detection matches holds, for the prefilter: clauses that must all
+    /// hold, each a set of atoms one of which the event must show; `None` when nothing is known
+    /// (a negation, a regex without literals… decides). The first clause is the one to look
+    /// the detection up by: text atoms before numbers (event IDs are common), then the fewest.
+    pub fn required_atoms(&self) -> Option<Vec<Vec<Atom>>> {
+        let mut clauses = match self.conditions.as_slice() {
+            [condition] => node_clauses(condition, &self.identifiers)?,
+            conditions => one_of(
+                conditions
+                    .iter()
+                    .map(|c| node_clauses(c, &self.identifiers)),
+            )?,
+        };
+        for clause in &mut clauses {
+            clause.sort();
+            clause.dedup();
         }
-        out.sort();
-        out.dedup();
-        Some(out)
+        clauses.sort_by_key(|c| clause_rank(c));
+        clauses.dedup();
+        Some(clauses)
     }
 
     /// The items of every identifier, for listing the fields a rule tests.
@@ -376,45 +397,64 @@ fn compile_expr(
     })
 }
 
-/// The smallest known literal set among required parts, or the union over alternatives.
-fn smallest(sets: impl Iterator<Item = Option<Vec<String>>>) -> Option<Vec<String>> {
-    sets.flatten().min_by_key(Vec::len)
+/// Clauses: all must hold; one atom of each.
+type Clauses = Vec<Vec<Atom>>;
+
+/// How good a clause is to look a detection up by (smaller is better).
+fn clause_rank(clause: &[Atom]) -> (bool, usize) {
+    (clause.iter().any(Atom::is_number), clause.len())
 }
 
-fn union(sets: impl Iterator<Item = Option<Vec<String>>>) -> Option<Vec<String>> {
-    let mut out = Vec::new();
-    for set in sets {
-        out.extend(set?);
+/// All of the parts: every known clause of each (a part with none adds nothing).
+fn all_of(parts: impl Iterator<Item = Option<Clauses>>) -> Option<Clauses> {
+    let clauses: Clauses = parts.flatten().flatten().collect();
+    (!clauses.is_empty()).then_some(clauses)
+}
+
+/// One of the parts: one clause, the union of each part's best clause; nothing known when
+/// something is unknown of one part.
+fn one_of(parts: impl Iterator<Item = Option<Clauses>>) -> Option<Clauses> {
+    let mut clause = Vec::new();
+    for part in parts {
+        let best = part?.into_iter().min_by_key(|c| clause_rank(c))?;
+        clause.extend(best);
     }
-    Some(out)
+    (!clause.is_empty()).then_some(vec![clause])
 }
 
-fn node_literals(node: &Node, identifiers: &[(String, Body)]) -> Option<Vec<String>> {
+fn node_clauses(node: &Node, identifiers: &[(String, Body)]) -> Option<Clauses> {
     match node {
-        Node::And(items) => smallest(items.iter().map(|n| node_literals(n, identifiers))),
-        Node::Or(items) => union(items.iter().map(|n| node_literals(n, identifiers))),
+        Node::And(items) => all_of(items.iter().map(|n| node_clauses(n, identifiers))),
+        Node::Or(items) => one_of(items.iter().map(|n| node_clauses(n, identifiers))),
         Node::Not(_) => None,
-        Node::Ident(i) => body_literals(&identifiers[*i].1),
+        Node::Ident(i) => body_clauses(&identifiers[*i].1),
     }
 }
 
-fn body_literals(body: &Body) -> Option<Vec<String>> {
+fn body_clauses(body: &Body) -> Option<Clauses> {
     match body {
-        Body::AllOf(items) => smallest(items.iter().map(item_literals)),
-        Body::AnyOf(bodies) => union(bodies.iter().map(body_literals)),
-        Body::Keywords(item) => item_literals(item),
+        Body::AllOf(items) => all_of(items.iter().map(item_clauses)),
+        Body::AnyOf(bodies) => one_of(bodies.iter().map(body_clauses)),
+        Body::Keywords(item) => item_clauses(item),
     }
 }
 
-fn item_literals(item: &Item) -> Option<Vec<String>> {
-    if item.negated || item.time_part.is_some() {
+fn item_clauses(item: &Item) -> Option<Clauses> {
+    if item.negated || item.time_part.is_some() || item.groups.is_empty() {
         return None;
     }
-    let group = |g: &Vec<Matcher>| union(g.iter().map(|m| m.literal().map(|l| vec![l])));
+    // One written value: any of its matchers (a value's modifier variants).
+    let group = |g: &Vec<Matcher>| -> Option<Clauses> {
+        let mut clause = Vec::new();
+        for matcher in g {
+            clause.extend(matcher.atoms(item.field)?);
+        }
+        (!clause.is_empty()).then_some(vec![clause])
+    };
     if item.all {
-        smallest(item.groups.iter().map(group))
+        all_of(item.groups.iter().map(group))
     } else {
-        union(item.groups.iter().map(group))
+        one_of(item.groups.iter().map(group))
     }
 }
 

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use super::compile::{Binding, CompiledDetection, FieldTable, ItemVerdict};
 use super::event::{Event, FieldValue};
 use super::logsource::{LogSourceTable, SourceMatch};
+use super::prefilter::{Atom, Prefilter, ScanScratch};
 use crate::sigma::rule::{CorrelationOp, CorrelationType};
 use crate::sigma::{RuleSet, SigmaKind};
 
@@ -59,23 +60,43 @@ pub struct CompiledCorrelation {
 /// A (rule, variant) pair an index entry points at.
 type Target = (u32, u16);
 
+/// The targets one index key (a channel and event ID, a channel, an event ID, any Windows
+/// event, or an event without a channel) selects.
+#[derive(Debug, Default)]
+struct IndexEntry {
+    /// Every target, as ids into the engine's targets.
+    all: Vec<u32>,
+    /// The targets without prefilter atoms: tested on every event of the key.
+    always: Vec<u32>,
+    /// The targets with atoms, as a bit set over target ids: tested when an atom of theirs
+    /// is found.
+    gated: Vec<u64>,
+    has_gated: bool,
+}
+
 /// The compiled rule set.
 #[derive(Debug, Default)]
 pub struct Engine {
     fields: FieldTable,
     rules: Vec<CompiledRule>,
     correlations: Vec<CompiledCorrelation>,
-    by_channel_and_id: HashMap<Box<str>, HashMap<i64, Vec<Target>>>,
-    by_channel: HashMap<Box<str>, Vec<Target>>,
-    by_id: HashMap<i64, Vec<Target>>,
-    any_windows: Vec<Target>,
-    evaluable: Vec<u32>,
+    /// Every (rule, variant) pair of the index, in rule order (so sorted ids are rule order).
+    targets: Vec<Target>,
+    entries: Vec<IndexEntry>,
+    by_channel_and_id: HashMap<Box<str>, HashMap<i64, u32>>,
+    by_channel: HashMap<Box<str>, u32>,
+    by_id: HashMap<i64, u32>,
+    any_windows: u32,
+    /// The entry of events without a channel: every rule that can be evaluated, as written.
+    no_channel: u32,
     channel: u32,
     event_id: u32,
-    /// Every rule's required literals in one automaton, run once per event over its values.
-    prefilter: Option<aho_corasick::AhoCorasick>,
-    /// Per rule: the prefilter literals one of which an event must hold (`None`: always test).
-    required: Vec<Option<Box<[u32]>>>,
+    /// Every target's atoms, found in one pass over an event.
+    prefilter: Prefilter,
+    /// Per atom, the gated targets whose first clause holds it.
+    postings: Vec<Vec<u32>>,
+    /// Per target, the clauses of atoms an event it matches holds (`None`: always tested).
+    clauses: Vec<Option<Box<[Box<[u32]>]>>>,
 }
 
 /// Per-thread state of evaluation, reused across events.
@@ -83,9 +104,18 @@ pub struct Engine {
 pub struct Scratch {
     binding: Binding,
     matched: Vec<u32>,
-    targets: Vec<Target>,
-    haystack: Vec<u8>,
-    found: Vec<u64>,
+    candidates: Vec<u32>,
+    allowed: Vec<u64>,
+    scan: ScanScratch,
+    had_channel: bool,
+}
+
+impl Scratch {
+    /// Whether the event [`Engine::matches`] took last had a `Channel` (else it was tested
+    /// against every rule, having no log source to go by).
+    pub fn had_channel(&self) -> bool {
+        self.had_channel
+    }
 }
 
 /// One match of a rule a correlation references, kept for the correlation.
@@ -122,18 +152,23 @@ impl Engine {
         engine.event_id = engine.fields.intern("EventID");
         let mut by_reference: HashMap<&str, u32> = HashMap::new();
         let mut names: HashMap<u32, &str> = HashMap::new();
+        let mut index_entries: Vec<(IndexKey, Target)> = Vec::new();
         for (at, file, document) in set.documents() {
-            let SigmaKind::Rule(rule) = &document.kind else {
+            if !matches!(document.kind, SigmaKind::Rule(_)) || !keep(at.file, document.index) {
+                continue;
+            }
+            // A rule is evaluated as the filters naming it tune it, as it is converted: an
+            // event a filter excludes is not a match.
+            let tuned = set.tuned(file, document);
+            let SigmaKind::Rule(rule) = &tuned.as_ref().unwrap_or(document).kind else {
                 continue;
             };
-            if !keep(at.file, document.index) {
-                continue;
-            }
             let index = u32::try_from(engine.rules.len()).unwrap_or(u32::MAX);
-            for key in [&rule.meta.id, &rule.meta.name].into_iter().flatten() {
+            let meta = document.kind.meta();
+            for key in [&meta.id, &meta.name].into_iter().flatten() {
                 by_reference.entry(key.as_str()).or_insert(index);
             }
-            if let Some(name) = &rule.meta.name {
+            if let Some(name) = &meta.name {
                 names.insert(index, name);
             }
             let info = RuleInfo {
@@ -155,24 +190,8 @@ impl Engine {
                 Err(e) => unevaluable = Some(e.0),
             }
             if unevaluable.is_none() {
-                let targets = engine.index_targets(index, &source, rule, &mut variants);
-                for (key, target) in targets {
-                    match key {
-                        IndexKey::ChannelAndId(c, id) => engine
-                            .by_channel_and_id
-                            .entry(c)
-                            .or_default()
-                            .entry(id)
-                            .or_default()
-                            .push(target),
-                        IndexKey::Channel(c) => {
-                            engine.by_channel.entry(c).or_default().push(target)
-                        }
-                        IndexKey::Id(id) => engine.by_id.entry(id).or_default().push(target),
-                        IndexKey::Any => engine.any_windows.push(target),
-                    }
-                }
-                engine.evaluable.push(index);
+                index_entries.extend(engine.index_targets(index, &source, rule, &mut variants));
+                index_entries.push((IndexKey::NoChannel, (index, 0)));
             }
             engine.rules.push(CompiledRule {
                 info,
@@ -264,80 +283,132 @@ impl Engine {
                 unevaluable,
             });
         }
-        engine.build_prefilter();
+        engine.build_index(index_entries);
         engine
     }
 
-    /// Collects the required literals of every rule into one automaton: an event is tested
-    /// against a rule only when its values hold one of the rule's literals, so most of the
-    /// rules of a busy log source cost one bit test per event.
-    fn build_prefilter(&mut self) {
-        let mut ids: HashMap<String, u32> = HashMap::new();
-        let mut literals: Vec<String> = Vec::new();
-        self.required = self
-            .rules
+    /// Builds the index from the (key, target) pairs of every rule, and the prefilter from
+    /// every target's atoms: an event is tested against a target only when the event's values
+    /// hold one of the target's atoms, so most of the rules of a busy log source cost nothing.
+    fn build_index(&mut self, pairs: Vec<(IndexKey, Target)>) {
+        let mut targets: Vec<Target> = pairs.iter().map(|(_, t)| *t).collect();
+        targets.sort_unstable();
+        targets.dedup();
+        let ids: HashMap<Target, u32> = targets
             .iter()
-            .map(|rule| {
-                let set = rule.variants.first()?.required_literals()?;
-                if set.is_empty() {
-                    return None;
-                }
+            .enumerate()
+            .map(|(i, t)| (*t, u32::try_from(i).unwrap_or(u32::MAX)))
+            .collect();
+        let mut atom_ids: HashMap<Atom, u32> = HashMap::new();
+        let mut atoms: Vec<Atom> = Vec::new();
+        let mut id_of = |atom: Atom| -> u32 {
+            *atom_ids.entry(atom.clone()).or_insert_with(|| {
+                atoms.push(atom);
+                u32::try_from(atoms.len() - 1).unwrap_or(u32::MAX)
+            })
+        };
+        let mut clauses: Vec<Option<Box<[Box<[u32]>]>>> = targets
+            .iter()
+            .map(|&(rule, variant)| {
+                let required =
+                    self.rules[rule as usize].variants[variant as usize].required_atoms()?;
                 Some(
-                    set.into_iter()
-                        .map(|l| {
-                            *ids.entry(l.clone()).or_insert_with(|| {
-                                literals.push(l);
-                                u32::try_from(literals.len() - 1).unwrap_or(u32::MAX)
-                            })
-                        })
+                    required
+                        .into_iter()
+                        .map(|clause| clause.into_iter().map(&mut id_of).collect())
                         .collect(),
                 )
             })
             .collect();
-        if literals.is_empty() {
-            return;
+        self.prefilter = Prefilter::build(&atoms);
+        if !self.prefilter.has_text_automaton() {
+            clauses.iter_mut().for_each(|c| *c = None);
         }
-        self.prefilter = aho_corasick::AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::Standard)
-            .build(&literals)
-            .ok();
-        if self.prefilter.is_none() {
-            self.required.iter_mut().for_each(|r| *r = None);
+        self.postings = vec![Vec::new(); atoms.len()];
+        for (target, required) in clauses.iter().enumerate() {
+            // Looked up by its first clause; the others are checked when it is found.
+            for &atom in required
+                .iter()
+                .flat_map(|c| c.first())
+                .flat_map(|c| c.iter())
+            {
+                self.postings[atom as usize].push(u32::try_from(target).unwrap_or(u32::MAX));
+            }
         }
-    }
-
-    /// Runs the prefilter over the event's values, marking the literals found.
-    fn scan(&self, event: &Event, scratch: &mut Scratch) {
-        let Some(automaton) = &self.prefilter else {
-            return;
+        let entry_of = |engine: &mut Engine, key: IndexKey| -> u32 {
+            let next = u32::try_from(engine.entries.len()).unwrap_or(u32::MAX);
+            let slot = match key {
+                IndexKey::ChannelAndId(c, id) => engine
+                    .by_channel_and_id
+                    .entry(c)
+                    .or_default()
+                    .entry(id)
+                    .or_insert(next),
+                IndexKey::Channel(c) => engine.by_channel.entry(c).or_insert(next),
+                IndexKey::Id(id) => engine.by_id.entry(id).or_insert(next),
+                IndexKey::Any => &mut engine.any_windows,
+                IndexKey::NoChannel => &mut engine.no_channel,
+            };
+            let id = *slot;
+            if id == next {
+                engine.entries.push(IndexEntry::default());
+            }
+            id
         };
-        scratch.haystack.clear();
-        for field in &event.fields {
-            scratch
-                .haystack
-                .extend_from_slice(field.value.lower().as_bytes());
-            scratch.haystack.push(0);
+        // The two entries every engine has, even without rules.
+        self.any_windows = 0;
+        self.no_channel = 1;
+        self.entries = vec![IndexEntry::default(), IndexEntry::default()];
+        for (key, target) in pairs {
+            let entry = entry_of(self, key);
+            self.entries[entry as usize].all.push(ids[&target]);
         }
-        let words = automaton.patterns_len().div_ceil(64);
-        scratch.found.clear();
-        scratch.found.resize(words, 0);
-        for m in automaton.find_overlapping_iter(aho_corasick::Input::new(&scratch.haystack)) {
-            let id = m.pattern().as_usize();
-            scratch.found[id / 64] |= 1 << (id % 64);
+        let words = targets.len().div_ceil(64);
+        for entry in &mut self.entries {
+            entry.all.sort_unstable();
+            entry.all.dedup();
+            entry.gated = vec![0; words];
+            for &target in &entry.all {
+                if clauses[target as usize].is_some() {
+                    entry.gated[target as usize / 64] |= 1 << (target % 64);
+                    entry.has_gated = true;
+                } else {
+                    entry.always.push(target);
+                }
+            }
         }
+        self.targets = targets;
+        self.clauses = clauses;
     }
 
-    /// Whether the prefilter allows testing `rule` on the scanned event.
-    fn may_match(&self, rule: u32, scratch: &Scratch) -> bool {
-        match self.required.get(rule as usize) {
-            Some(Some(ids)) => ids.iter().any(|&id| {
-                scratch
-                    .found
-                    .get(id as usize / 64)
-                    .is_some_and(|w| w & (1 << (id % 64)) != 0)
-            }),
-            _ => true,
+    /// The index entries that select the targets `event` is tested against: by its channel
+    /// and event ID, or the entry of events without a channel. Returns how many of `out` are
+    /// set, and whether the event has a channel.
+    fn event_entries(&self, event: &Event, binding: &Binding, out: &mut [u32; 4]) -> (usize, bool) {
+        let Some(channel) = binding.values(event, self.channel).next() else {
+            out[0] = self.no_channel;
+            return (1, false);
+        };
+        let channel: &str = channel.lower();
+        let event_id = binding
+            .values(event, self.event_id)
+            .next()
+            .and_then(|v| v.number)
+            .map(|n| n as i64);
+        let mut count = 0;
+        let mut add = |entry: Option<&u32>| {
+            if let Some(&entry) = entry {
+                out[count] = entry;
+                count += 1;
+            }
+        };
+        if let Some(id) = event_id {
+            add(self.by_channel_and_id.get(channel).and_then(|m| m.get(&id)));
+            add(self.by_id.get(&id));
         }
+        add(self.by_channel.get(channel));
+        add(Some(&self.any_windows));
+        (count, true)
     }
 
     fn index_targets(
@@ -431,77 +502,68 @@ impl Engine {
             .and_then(|i| u32::try_from(i).ok())
     }
 
-    /// The (rule, variant) pairs to test `event` against, given its binding.
-    fn candidates(&self, event: &Event, binding: &Binding, out: &mut Vec<Target>) -> bool {
-        let channel = binding.values(event, self.channel).next();
-        let Some(channel) = channel else {
-            return false;
-        };
-        let channel: &str = channel.lower();
-        self.candidates_in(event, binding, channel, out);
-        true
-    }
-
-    fn candidates_in(
-        &self,
-        event: &Event,
-        binding: &Binding,
-        channel: &str,
-        out: &mut Vec<Target>,
-    ) {
-        let event_id = binding
-            .values(event, self.event_id)
-            .next()
-            .and_then(|v| v.number)
-            .map(|n| n as i64);
-        if let Some(id) = event_id {
-            if let Some(list) = self.by_channel_and_id.get(channel).and_then(|m| m.get(&id)) {
-                out.extend_from_slice(list);
-            }
-            if let Some(list) = self.by_id.get(&id) {
-                out.extend_from_slice(list);
-            }
-        }
-        if let Some(list) = self.by_channel.get(channel) {
-            out.extend_from_slice(list);
-        }
-        out.extend_from_slice(&self.any_windows);
-    }
-
     /// The indices of the rules `event` matches, in rule-set order. A Windows event (one with a
-    /// `Channel`) is tested against the rules of its log source; any other event against every
-    /// rule that can be evaluated.
+    /// `Channel`) is tested against the rules of its log source. An event without a `Channel`
+    /// carries no log source to go by, so it is tested against every rule that can be
+    /// evaluated, on the fields the rule names as it names them (no log-source renames): what
+    /// a search over such events by the rule's converted query finds.
     pub fn matches<'s>(&self, event: &Event, scratch: &'s mut Scratch) -> &'s [u32] {
         scratch.binding.bind(&self.fields, event);
         scratch.matched.clear();
-        scratch.targets.clear();
-        let mut targets = std::mem::take(&mut scratch.targets);
-        let windows = self.candidates(event, &scratch.binding, &mut targets);
-        if !windows || !targets.is_empty() {
-            self.scan(event, scratch);
+        scratch.candidates.clear();
+        let mut entries = [0u32; 4];
+        let (count, windows) = self.event_entries(event, &scratch.binding, &mut entries);
+        scratch.had_channel = windows;
+        let entries = &entries[..count];
+        let mut gated = false;
+        for &entry in entries {
+            let entry = &self.entries[entry as usize];
+            scratch.candidates.extend_from_slice(&entry.always);
+            gated |= entry.has_gated;
         }
-        if windows {
-            for &(rule, variant) in &targets {
-                if !self.may_match(rule, scratch) {
-                    continue;
-                }
-                let detection = &self.rules[rule as usize].variants[variant as usize];
-                if detection.is_match(event, &scratch.binding) {
-                    scratch.matched.push(rule);
+        if gated {
+            self.prefilter
+                .scan(event, scratch.binding.field_ids(), &mut scratch.scan);
+        }
+        if gated && !scratch.scan.hits.is_empty() {
+            scratch.allowed.clear();
+            scratch.allowed.resize(self.targets.len().div_ceil(64), 0);
+            for &entry in entries {
+                let entry = &self.entries[entry as usize];
+                if entry.has_gated {
+                    for (word, bits) in scratch.allowed.iter_mut().zip(&entry.gated) {
+                        *word |= bits;
+                    }
                 }
             }
-            scratch.matched.sort_unstable();
-            scratch.matched.dedup();
-        } else {
-            for &rule in &self.evaluable {
-                if self.may_match(rule, scratch)
-                    && self.rules[rule as usize].variants[0].is_match(event, &scratch.binding)
-                {
-                    scratch.matched.push(rule);
+            for &atom in &scratch.scan.hits {
+                for &target in &self.postings[atom as usize] {
+                    if scratch.allowed[target as usize / 64] & (1 << (target % 64)) != 0 {
+                        scratch.candidates.push(target);
+                    }
                 }
             }
         }
-        scratch.targets = targets;
+        scratch.candidates.sort_unstable();
+        scratch.candidates.dedup();
+        for &target in &scratch.candidates {
+            let (rule, variant) = self.targets[target as usize];
+            if scratch.matched.last() == Some(&rule) {
+                continue;
+            }
+            let clauses = self.clauses[target as usize].as_deref().unwrap_or_default();
+            let held = clauses
+                .iter()
+                .skip(1)
+                .all(|clause| clause.iter().any(|&a| scratch.scan.found(a)));
+            if !held {
+                continue;
+            }
+            let detection = &self.rules[rule as usize].variants[variant as usize];
+            if detection.is_match(event, &scratch.binding) {
+                scratch.matched.push(rule);
+            }
+        }
         &scratch.matched
     }
 
@@ -514,15 +576,22 @@ impl Engine {
         if compiled.unevaluable.is_some() {
             return Vec::new();
         }
-        let mut targets = Vec::new();
-        if !self.candidates(event, binding, &mut targets) {
+        let mut entries = [0u32; 4];
+        let (count, windows) = self.event_entries(event, binding, &mut entries);
+        if !windows {
             return compiled.variants.first().into_iter().collect();
         }
         let mut out: Vec<&CompiledDetection> = Vec::new();
-        for (_, v) in targets.iter().filter(|(r, _)| *r == rule) {
-            if let Some(d) = compiled.variants.get(*v as usize) {
-                if d.requires_met(event, binding) && !out.iter().any(|o| std::ptr::eq(*o, d)) {
-                    out.push(d);
+        for &entry in &entries[..count] {
+            for &target in &self.entries[entry as usize].all {
+                let (r, v) = self.targets[target as usize];
+                if r != rule {
+                    continue;
+                }
+                if let Some(d) = compiled.variants.get(v as usize) {
+                    if d.requires_met(event, binding) && !out.iter().any(|o| std::ptr::eq(*o, d)) {
+                        out.push(d);
+                    }
                 }
             }
         }
@@ -671,6 +740,7 @@ enum IndexKey {
     Channel(Box<str>),
     Id(i64),
     Any,
+    NoChannel,
 }
 
 fn holds(condition: &[(CorrelationOp, f64)], value: f64) -> bool {

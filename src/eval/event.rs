@@ -181,6 +181,38 @@ impl Event {
         event
     }
 
+    /// Builds an event from the bytes of one JSON object, as [`Event::from_json`] does from
+    /// its parsed value, without building that value first for the common shapes (flat or
+    /// nested JSON, and `evtx_dump`'s `{"Event": …}`, whose `Event` member alone is parsed as
+    /// a value). A Winlogbeat document, which needs the whole tree, is parsed as a value. A
+    /// key repeated in one object keeps every value (a parsed value keeps the last).
+    pub fn from_json_slice(bytes: &[u8]) -> Result<Event, serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let mut builder = Builder::default();
+        let streamed = serde::de::DeserializeSeed::deserialize(
+            Root {
+                builder: &mut builder,
+            },
+            &mut deserializer,
+        )
+        .and_then(|()| deserializer.end());
+        match streamed {
+            Ok(()) => {}
+            Err(e) if builder.needs_tree => {
+                drop(e);
+                return serde_json::from_slice::<Json>(bytes).map(|v| Event::from_json(&v));
+            }
+            Err(e) => return Err(e),
+        }
+        let mut event = Event::default();
+        if let Some(windows) = &builder.windows {
+            event.add_windows(windows);
+        }
+        event.fields.append(&mut builder.event.fields);
+        event.timestamp = event.find_timestamp();
+        Ok(event)
+    }
+
     fn add_windows(&mut self, windows: &Json) {
         for data in ["EventData", "UserData"] {
             if let Some(Json::Object(items)) = windows.get(data) {
@@ -401,6 +433,200 @@ fn civil_parts_year_only(days: i64) -> (i64, i64, i64, i64, i64, i64) {
     (yoe + era * 400 + i64::from(month <= 2), 0, 0, 0, 0, 0)
 }
 
+/// What streaming one JSON object into an event collects.
+#[derive(Default)]
+struct Builder {
+    /// The fields of everything but an `evtx_dump` `Event` member, in document order.
+    event: Event,
+    /// The `Event` member of an `evtx_dump` object.
+    windows: Option<Json>,
+    /// Set when the document is a Winlogbeat one: streaming stops, the caller parses a tree.
+    needs_tree: bool,
+    /// The dotted name of the value being read.
+    path: String,
+    /// The key being read.
+    key: String,
+}
+
+/// An object key, appended to a buffer as it is read (no allocation per key).
+struct KeyInto<'b>(&'b mut String);
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeyInto<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeyInto<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<(), E> {
+        self.0.push_str(key);
+        Ok(())
+    }
+}
+
+/// The top-level object of an event.
+struct Root<'b> {
+    builder: &'b mut Builder,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Root<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Root<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let builder = self.builder;
+        loop {
+            builder.key.clear();
+            if map.next_key_seed(KeyInto(&mut builder.key))?.is_none() {
+                break;
+            }
+            match builder.key.as_str() {
+                "Event" => {
+                    let value: Json = map.next_value()?;
+                    if value.is_object() {
+                        builder.windows = Some(value);
+                    } else {
+                        builder.event.flatten("Event", &value);
+                    }
+                }
+                "winlog" => {
+                    builder.needs_tree = true;
+                    return Err(serde::de::Error::custom("a Winlogbeat document"));
+                }
+                _ => {
+                    builder.path.clear();
+                    builder.path.push_str(&builder.key);
+                    map.next_value_seed(Flat {
+                        builder: &mut *builder,
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A value below the top level, flattened under the builder's path.
+struct Flat<'b> {
+    builder: &'b mut Builder,
+}
+
+impl Flat<'_> {
+    fn push(self, value: FieldValue) {
+        let builder = self.builder;
+        builder.event.fields.push(EventField {
+            name: builder.path.as_str().into(),
+            value,
+        });
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Flat<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Flat<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<(), E> {
+        self.push(FieldValue::bool(b));
+        Ok(())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<(), E> {
+        self.push(FieldValue::number(&serde_json::Number::from(n)));
+        Ok(())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<(), E> {
+        self.push(FieldValue::number(&serde_json::Number::from(n)));
+        Ok(())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<(), E> {
+        match serde_json::Number::from_f64(n) {
+            Some(number) => self.push(FieldValue::number(&number)),
+            None => self.push(FieldValue::null()),
+        }
+        Ok(())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<(), E> {
+        self.push(FieldValue::string(text));
+        Ok(())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.push(FieldValue::null());
+        Ok(())
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        self.visit_unit()
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let builder = self.builder;
+        while seq
+            .next_element_seed(Flat {
+                builder: &mut *builder,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let builder = self.builder;
+        let length = builder.path.len();
+        loop {
+            builder.key.clear();
+            if map.next_key_seed(KeyInto(&mut builder.key))?.is_none() {
+                break;
+            }
+            // Attribute levels are left out of names, as in `Event::flatten`.
+            if builder.key != "#attributes" && builder.key != "#text" {
+                if !builder.path.is_empty() {
+                    builder.path.push('.');
+                }
+                builder.path.push_str(&builder.key);
+            }
+            map.next_value_seed(Flat {
+                builder: &mut *builder,
+            })?;
+            builder.path.truncate(length);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,5 +686,24 @@ mod tests {
         assert_eq!(civil_parts(t), (2024, 12, 30, 13, 45, 1));
         let t = parse_timestamp("2021-01-03T00:00:00Z").unwrap();
         assert_eq!(civil_parts(t).5, 53);
+    }
+
+    #[test]
+    fn streamed_events_equal_the_ones_built_from_values() {
+        let documents = [
+            r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","TimeCreated":{"#attributes":{"SystemTime":"2025-10-24T23:41:00.601559Z"}}},"EventData":{"Image":"C:\\Windows\\cmd.exe","ProcessId":42}},"extra":{"a":[1,2.5,"x",null,true]}}"##,
+            r#"{"@timestamp":"2024-01-02T03:04:05Z","winlog":{"event_id":4688,"channel":"Security","event_data":{"NewProcessName":"C:\\x.exe"}},"process":{"args":["a","b"]}}"#,
+            r##"{"EventID": 1, "Image": "C:\\A\u00e9.exe", "n": -3, "f": 1e3, "o": {"#text": "t", "k": {"#attributes": {"z": 1}}}, "": "empty key", "Event": 5}"##,
+        ];
+        for text in documents {
+            let tree: Json = serde_json::from_str(text).unwrap();
+            assert_eq!(
+                Event::from_json_slice(text.as_bytes()).unwrap(),
+                Event::from_json(&tree),
+                "{text}"
+            );
+        }
+        assert!(Event::from_json_slice(b"{\"a\": tru}").is_err());
+        assert!(Event::from_json_slice(b"{\"a\": 1} x").is_err());
     }
 }

@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 
 use super::event::FieldValue;
+use super::prefilter::{Anchor, Atom};
 use crate::sigma::value::{CompareOp, Piece, SigmaString, Value};
 
 /// One token of a wildcard pattern.
@@ -89,12 +90,18 @@ impl Pattern {
 }
 
 impl Pattern {
-    /// The longest literal text every match holds, lowercased (for the rule set's prefilter);
-    /// `None` when it is shorter than three bytes and would filter nothing.
-    pub fn literal(&self) -> Option<String> {
-        let text = match self {
-            Pattern::Exact(p) | Pattern::Prefix(p) | Pattern::Suffix(p) => p.to_string(),
-            Pattern::Contains(f) => String::from_utf8_lossy(f.needle()).into_owned(),
+    /// The longest literal text every match holds, lowercased, and where it sits in the
+    /// value (for the rule set's prefilter); `None` when it is shorter than three bytes and
+    /// would filter nothing, or holds a NUL (the prefilter's separator of values).
+    pub fn literal(&self) -> Option<(String, Anchor)> {
+        let (text, anchor) = match self {
+            Pattern::Exact(p) => (p.to_string(), Anchor::Whole),
+            Pattern::Prefix(p) => (p.to_string(), Anchor::Start),
+            Pattern::Suffix(p) => (p.to_string(), Anchor::End),
+            Pattern::Contains(f) => (
+                String::from_utf8_lossy(f.needle()).into_owned(),
+                Anchor::Anywhere,
+            ),
             Pattern::Glob(tokens) => {
                 let mut best = String::new();
                 let mut run = String::new();
@@ -108,11 +115,17 @@ impl Pattern {
                         run.clear();
                     }
                 }
-                best
+                (best, Anchor::Anywhere)
             }
         };
         let lower = text.to_lowercase();
-        (lower.len() >= 3).then_some(lower)
+        // Lowercasing can change a length (`İ`): then only "anywhere" is sure.
+        let anchor = if lower.len() == text.len() {
+            anchor
+        } else {
+            Anchor::Anywhere
+        };
+        (lower.len() >= 3 && !lower.contains('\0')).then_some((lower, anchor))
     }
 }
 
@@ -149,6 +162,46 @@ fn glob_match(tokens: &[Token], text: &str) -> bool {
     tokens[t..].iter().all(|tok| *tok == Token::AnyString)
 }
 
+/// Literals one of which every match of the regular expression holds, lowercased: the prefixes
+/// or the suffixes its matches must have, whichever set has the longer shortest literal. `None`
+/// when no such finite set is known, or a literal is shorter than three bytes or not ASCII
+/// (lowercasing the value keeps ASCII text found in it, whatever surrounds it).
+fn regex_literals(
+    pattern: &str,
+    flags: &crate::sigma::value::RegexFlags,
+) -> Option<Box<[Box<str>]>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(flags.ignore_case)
+        .multi_line(flags.multi_line)
+        .dot_matches_new_line(flags.dot_all)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let set = |kind: ExtractKind| -> Option<Vec<Box<str>>> {
+        let mut extractor = Extractor::new();
+        extractor.kind(kind);
+        let seq = extractor.extract(&hir);
+        let mut out: Vec<Box<str>> = Vec::new();
+        for literal in seq.literals()? {
+            let text = std::str::from_utf8(literal.as_bytes()).ok()?;
+            if text.len() < 3 || !text.is_ascii() || text.contains('\0') {
+                return None;
+            }
+            out.push(text.to_ascii_lowercase().into());
+        }
+        out.sort();
+        out.dedup();
+        (!out.is_empty()).then_some(out)
+    };
+    let shortest = |s: &Vec<Box<str>>| s.iter().map(|l| l.len()).min().unwrap_or(0);
+    let best = match (set(ExtractKind::Prefix), set(ExtractKind::Suffix)) {
+        (Some(p), Some(s)) => Some(if shortest(&s) > shortest(&p) { s } else { p }),
+        (p, s) => p.or(s),
+    };
+    best.map(Vec::into_boxed_slice)
+}
+
 /// A compiled value of a detection item.
 #[derive(Debug, Clone)]
 pub enum Matcher {
@@ -172,8 +225,9 @@ pub enum Matcher {
     Null,
     /// `|exists`.
     Exists(bool),
-    /// A regular expression.
-    Regex(regex::Regex),
+    /// A regular expression, and the lowercase literals one of which each of its matches
+    /// holds (when they are known), for the prefilter.
+    Regex(regex::Regex, Option<Box<[Box<str>]>>),
     /// A network.
     Cidr {
         /// The network address bits.
@@ -229,6 +283,7 @@ impl Matcher {
                             e.to_string().lines().last().unwrap_or_default()
                         ))
                     })?,
+                regex_literals(pattern, flags),
             ),
             Value::Cidr(c) => {
                 let (bits, width, v4) = match c.address {
@@ -252,11 +307,34 @@ impl Matcher {
         })
     }
 
-    /// The literal every value this matcher accepts contains (lowercased), if there is one.
-    pub fn literal(&self) -> Option<String> {
+    /// Facts one of which every value of `field` (any value, for a keyword) this matcher
+    /// accepts shows, for the prefilter; `None` when there are none to tell.
+    pub fn atoms(&self, field: Option<u32>) -> Option<Vec<Atom>> {
         match self {
             // A cased pattern's text need not survive lowercasing the whole value unchanged.
-            Matcher::Pattern { pattern, cased } if !cased => pattern.literal(),
+            Matcher::Pattern { pattern, cased } if !cased => {
+                let (text, anchor) = pattern.literal()?;
+                Some(vec![Atom::Text {
+                    text,
+                    field,
+                    anchor,
+                }])
+            }
+            Matcher::Number { value, text } => Some(vec![Atom::Number {
+                field: field?,
+                bits: Atom::number_bits(*value),
+                text: text.clone(),
+            }]),
+            Matcher::Regex(_, Some(literals)) => Some(
+                literals
+                    .iter()
+                    .map(|text| Atom::Text {
+                        text: text.to_string(),
+                        field,
+                        anchor: Anchor::Anywhere,
+                    })
+                    .collect(),
+            ),
             _ => None,
         }
     }
@@ -283,7 +361,7 @@ impl Matcher {
             Matcher::Bool(b) => value.lower() == if *b { "true" } else { "false" },
             Matcher::Null => value.is_null(),
             Matcher::Exists(b) => *b,
-            Matcher::Regex(re) => re.is_match(&value.text),
+            Matcher::Regex(re, _) => re.is_match(&value.text),
             Matcher::Cidr { network, mask, v4 } => match value.text.trim().parse::<IpAddr>() {
                 Ok(IpAddr::V4(a)) if *v4 => u128::from(u32::from(a)) & mask == *network,
                 Ok(IpAddr::V6(a)) if !*v4 => u128::from(a) & mask == *network,
@@ -320,5 +398,31 @@ mod tests {
         assert!(!pattern("lit\\*star", false).is_match("litXstar"));
         assert!(pattern("Straße", false).is_match("straße"));
         assert!(!pattern("ABC", true).is_match("abc"));
+    }
+
+    #[test]
+    fn regex_literals_are_what_every_match_holds() {
+        use crate::sigma::value::RegexFlags;
+        let plain = RegexFlags::default();
+        let literals = regex_literals(r"\\(cmd|powershell)\.exe$", &plain).unwrap();
+        assert_eq!(&*literals, ["\\cmd.exe".into(), "\\powershell.exe".into()]);
+        let ignoring = RegexFlags {
+            ignore_case: true,
+            ..RegexFlags::default()
+        };
+        // Case variants, lowercased, when there are few enough to list: each begins a match.
+        let folded = regex_literals("Mi[nN]d", &ignoring).unwrap();
+        assert_eq!(&*folded, ["mind".into()]);
+        // `k` also folds to the Kelvin sign: a set holding a literal that is not ASCII is not used.
+        assert!(regex_literals("Mik", &ignoring).is_none());
+        if let Some(folded) = regex_literals("MiMi[kK]atz", &ignoring) {
+            assert!(
+                folded.iter().all(|l| "mimikatz".starts_with(&**l)),
+                "{folded:?}"
+            );
+        }
+        // Nothing every match must hold, or too short to tell events apart.
+        assert!(regex_literals(".*", &plain).is_none());
+        assert!(regex_literals("a(b|c)", &plain).is_none());
     }
 }

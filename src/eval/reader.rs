@@ -52,6 +52,12 @@ pub struct ReadSummary {
 /// would otherwise buffer the rest of the file).
 const MAX_EVENT_BYTES: usize = 64 << 20;
 
+/// The size of an EVTX file's header, before its first chunk.
+const EVTX_HEADER_BYTES: u64 = 4096;
+
+/// The size of an EVTX chunk.
+const EVTX_CHUNK_BYTES: u64 = 65_536;
+
 /// Whether `path` is an events file the readers take (`.evtx`, `.json`, `.jsonl`, `.ndjson`).
 pub fn is_events_file(path: &Path) -> bool {
     path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
@@ -112,10 +118,18 @@ fn read_evtx(path: &Path, on_event: &mut dyn FnMut(Event), summary: &mut ReadSum
         let mut parser = match evtx::EvtxParser::from_path(path) {
             Ok(p) => p,
             Err(e) => {
+                let length = std::fs::metadata(path).map_or(0, |m| m.len());
+                let message = if length < EVTX_HEADER_BYTES {
+                    format!(
+                        "truncated: {length} bytes, shorter than the {EVTX_HEADER_BYTES}-byte EVTX file header"
+                    )
+                } else {
+                    format!("not a readable EVTX file: {e}")
+                };
                 summary.problems.push(ReadProblem {
                     file: file.clone(),
                     position: String::new(),
-                    message: format!("not a readable EVTX file: {e}"),
+                    message,
                 });
                 return;
             }
@@ -136,10 +150,23 @@ fn read_evtx(path: &Path, on_event: &mut dyn FnMut(Event), summary: &mut ReadSum
     }));
     if outcome.is_err() {
         summary.problems.push(ReadProblem {
-            file,
+            file: file.clone(),
             position: format!("after record {}", summary.count),
             message: "the EVTX parser gave up on damaged data; the rest of the file is skipped"
                 .to_string(),
+        });
+    }
+    // The parser passes over a chunk cut short without a word: say so.
+    let length = std::fs::metadata(path).map_or(0, |m| m.len());
+    let tail = length.saturating_sub(EVTX_HEADER_BYTES) % EVTX_CHUNK_BYTES;
+    if length > EVTX_HEADER_BYTES && tail != 0 {
+        let chunk = (length - EVTX_HEADER_BYTES) / EVTX_CHUNK_BYTES + 1;
+        summary.problems.push(ReadProblem {
+            file,
+            position: format!("chunk {chunk}"),
+            message: format!(
+                "truncated: the file ends {tail} bytes into chunk {chunk} (of {EVTX_CHUNK_BYTES} bytes); its records are not read"
+            ),
         });
     }
 }
@@ -264,10 +291,10 @@ fn deliver(
     on_event: &mut dyn FnMut(Event),
     summary: &mut ReadSummary,
 ) {
-    match serde_json::from_slice::<serde_json::Value>(bytes) {
-        Ok(value) => {
+    match Event::from_json_slice(bytes) {
+        Ok(event) => {
             summary.count += 1;
-            on_event(Event::from_json(&value));
+            on_event(event);
         }
         Err(e) => {
             let line = start_line + e.line().saturating_sub(1);

@@ -1,0 +1,439 @@
+//! The rule set's prefilter: facts about one event found in one pass over its values, so that a
+//! rule is evaluated only on events holding the facts every event it matches holds.
+//!
+//! A fact (an [`Atom`]) is tied to the field it was written for: "`image` ends with
+//! `\cmd.exe`", "`eventid` is the number 4688", "some value contains `mimikatz`" (keywords).
+//! Each kind is found the cheap way: a value of a field is looked up whole in a table of that
+//! field's whole-value literals, walked from its start through a trie of the field's prefixes
+//! and from its end through a trie of its suffixes; only literals that may sit anywhere go into
+//! one Aho-Corasick automaton, run over the values of the fields that have such literals (every
+//! value, when keywords do). Number atoms are looked up by value in a table per field. The
+//! facts found are a superset of what matching tests, never a subset: an atom is set whenever
+//! the matcher it came from could accept a value of the event.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+use super::event::Event;
+
+/// Where a literal must sit in a value for a text atom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Anchor {
+    /// The literal is the whole value.
+    Whole,
+    /// The value starts with it.
+    Start,
+    /// The value ends with it.
+    End,
+    /// Anywhere in the value.
+    Anywhere,
+}
+
+/// A fact about an event that a matcher needs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Atom {
+    /// Lowercase text in a value of `field` (any field, for keywords), placed as `anchor` says.
+    Text {
+        /// The lowercase literal (three bytes or more, no NUL).
+        text: String,
+        /// The field id (`None`: any value).
+        field: Option<u32>,
+        /// Where it must sit.
+        anchor: Anchor,
+    },
+    /// A value of `field` that is this number, or (not a number) this text once trimmed.
+    Number {
+        /// The field id.
+        field: u32,
+        /// The number's bits (zero's sign dropped).
+        bits: u64,
+        /// The rule's text of the number, lowercase.
+        text: Box<str>,
+    },
+}
+
+impl Atom {
+    /// The bits a number is looked up by: equal numbers give equal bits.
+    pub fn number_bits(n: f64) -> u64 {
+        if n == 0.0 { 0 } else { n.to_bits() }
+    }
+
+    /// Whether it is a number atom (for choosing among alternative atom sets: text atoms tell
+    /// events apart better than event IDs and logon types do).
+    pub fn is_number(&self) -> bool {
+        matches!(self, Atom::Number { .. })
+    }
+}
+
+/// The field id meaning "any field".
+const ANY_FIELD: u32 = u32::MAX;
+
+/// One text atom a literal of the automaton stands for.
+#[derive(Debug, Clone, Copy)]
+struct TextAtom {
+    atom: u32,
+    field: u32,
+    anchor: Anchor,
+}
+
+/// A byte trie: literals walked from a value's start (prefixes) or its end (suffixes).
+#[derive(Debug, Default)]
+struct Trie {
+    /// Per node: children sorted by byte, and the atoms of the literal ending there.
+    nodes: Vec<(Vec<(u8, u32)>, Vec<u32>)>,
+}
+
+impl Trie {
+    fn new_root(&mut self) -> u32 {
+        self.nodes.push((Vec::new(), Vec::new()));
+        u32::try_from(self.nodes.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    fn insert(&mut self, root: u32, bytes: impl Iterator<Item = u8>, atom: u32) {
+        let mut node = root;
+        for byte in bytes {
+            let children = &self.nodes[node as usize].0;
+            node = match children.binary_search_by_key(&byte, |(b, _)| *b) {
+                Ok(i) => children[i].1,
+                Err(i) => {
+                    let child = self.new_root();
+                    self.nodes[node as usize].0.insert(i, (byte, child));
+                    child
+                }
+            };
+        }
+        self.nodes[node as usize].1.push(atom);
+    }
+
+    /// Calls `found` with the atoms of every literal `bytes` begins with.
+    fn walk(&self, root: u32, bytes: impl Iterator<Item = u8>, found: &mut impl FnMut(u32)) {
+        let mut node = root;
+        for byte in bytes {
+            let children = &self.nodes[node as usize].0;
+            match children.binary_search_by_key(&byte, |(b, _)| *b) {
+                Ok(i) => node = children[i].1,
+                Err(_) => return,
+            }
+            self.nodes[node as usize].1.iter().for_each(|&a| found(a));
+        }
+    }
+}
+
+/// The anchored and number atoms of one field.
+#[derive(Debug, Default)]
+struct FieldAtoms {
+    whole: HashMap<Box<str>, Vec<u32>>,
+    starts: Option<u32>,
+    ends: Option<u32>,
+    numbers_by_bits: HashMap<u64, Vec<u32>>,
+    numbers_by_text: HashMap<Box<str>, Vec<u32>>,
+    /// Whether the automaton has literals of this field.
+    scanned: bool,
+}
+
+/// Every atom of a rule set, compiled for scanning.
+#[derive(Debug, Default)]
+pub struct Prefilter {
+    automaton: Option<AhoCorasick>,
+    /// Per automaton pattern, the text atoms it is the literal of.
+    by_pattern: Vec<Vec<TextAtom>>,
+    /// Whether the automaton has literals of any field (keywords): it then runs over every value.
+    scan_every_value: bool,
+    /// Per field id.
+    fields: Vec<FieldAtoms>,
+    tries: Trie,
+    atoms: usize,
+}
+
+/// Per-thread buffers of a scan, reused across events.
+#[derive(Debug, Default)]
+pub struct ScanScratch {
+    haystack: Vec<u8>,
+    /// Per value in `haystack`: its start, its end and the index of its event field.
+    bounds: Vec<(u32, u32, u32)>,
+    seen: Vec<u64>,
+    /// The atoms found, each once.
+    pub hits: Vec<u32>,
+}
+
+impl ScanScratch {
+    /// Whether the last scan found `atom`.
+    pub fn found(&self, atom: u32) -> bool {
+        self.seen
+            .get(atom as usize / 64)
+            .is_some_and(|w| w & (1 << (atom % 64)) != 0)
+    }
+
+    fn hit(&mut self, atom: u32) {
+        let (word, bit) = (atom as usize / 64, 1u64 << (atom % 64));
+        if self.seen[word] & bit == 0 {
+            self.seen[word] |= bit;
+            self.hits.push(atom);
+        }
+    }
+}
+
+impl Prefilter {
+    /// Compiles `atoms` (an atom's id is its index).
+    pub fn build(atoms: &[Atom]) -> Prefilter {
+        let mut prefilter = Prefilter {
+            atoms: atoms.len(),
+            ..Prefilter::default()
+        };
+        let mut patterns: HashMap<&str, usize> = HashMap::new();
+        let mut literals: Vec<&str> = Vec::new();
+        for (id, atom) in atoms.iter().enumerate() {
+            let id = u32::try_from(id).unwrap_or(u32::MAX);
+            match atom {
+                Atom::Text {
+                    text,
+                    field: Some(field),
+                    anchor: anchor @ (Anchor::Whole | Anchor::Start | Anchor::End),
+                } => {
+                    let field = *field;
+                    match anchor {
+                        Anchor::Whole => {
+                            let table = &mut prefilter.field(field).whole;
+                            table.entry(text.as_str().into()).or_default().push(id);
+                        }
+                        Anchor::Start => {
+                            let root = prefilter.root(field, false);
+                            prefilter.tries.insert(root, text.bytes(), id);
+                        }
+                        _ => {
+                            let root = prefilter.root(field, true);
+                            prefilter.tries.insert(root, text.bytes().rev(), id);
+                        }
+                    }
+                }
+                Atom::Text {
+                    text,
+                    field,
+                    anchor,
+                } => {
+                    match field {
+                        Some(field) => prefilter.field(*field).scanned = true,
+                        None => prefilter.scan_every_value = true,
+                    }
+                    let pattern = *patterns.entry(text.as_str()).or_insert_with(|| {
+                        literals.push(text);
+                        prefilter.by_pattern.push(Vec::new());
+                        literals.len() - 1
+                    });
+                    prefilter.by_pattern[pattern].push(TextAtom {
+                        atom: id,
+                        field: field.unwrap_or(ANY_FIELD),
+                        anchor: *anchor,
+                    });
+                }
+                Atom::Number { field, bits, text } => {
+                    let field = prefilter.field(*field);
+                    field.numbers_by_bits.entry(*bits).or_default().push(id);
+                    field
+                        .numbers_by_text
+                        .entry(text.clone())
+                        .or_default()
+                        .push(id);
+                }
+            }
+        }
+        if !literals.is_empty() {
+            prefilter.automaton = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&literals)
+                .ok();
+        }
+        prefilter
+    }
+
+    /// The root of `field`'s trie of suffixes (`ends`) or prefixes, made when missing.
+    fn root(&mut self, field: u32, ends: bool) -> u32 {
+        let existing = {
+            let atoms = self.field(field);
+            if ends { atoms.ends } else { atoms.starts }
+        };
+        if let Some(root) = existing {
+            return root;
+        }
+        let root = self.tries.new_root();
+        let atoms = self.field(field);
+        if ends {
+            atoms.ends = Some(root);
+        } else {
+            atoms.starts = Some(root);
+        }
+        root
+    }
+
+    fn field(&mut self, field: u32) -> &mut FieldAtoms {
+        let index = field as usize;
+        if self.fields.len() <= index {
+            self.fields.resize_with(index + 1, FieldAtoms::default);
+        }
+        &mut self.fields[index]
+    }
+
+    /// Whether every text atom that needs the automaton could be compiled (else no such atom
+    /// may gate a rule).
+    pub fn has_text_automaton(&self) -> bool {
+        self.automaton.is_some() || self.by_pattern.is_empty()
+    }
+
+    /// Finds the atoms `event` holds; `field_ids` gives each event field's id (`u32::MAX`
+    /// for a field no rule names). The atoms found are in `scratch.hits`.
+    pub fn scan(&self, event: &Event, field_ids: &[u32], scratch: &mut ScanScratch) {
+        for &atom in &scratch.hits {
+            if let Some(word) = scratch.seen.get_mut(atom as usize / 64) {
+                *word = 0;
+            }
+        }
+        scratch.hits.clear();
+        let words = self.atoms.div_ceil(64);
+        if scratch.seen.len() < words {
+            scratch.seen.resize(words, 0);
+        }
+        scratch.haystack.clear();
+        scratch.bounds.clear();
+        for (index, (field, &id)) in event.fields.iter().zip(field_ids).enumerate() {
+            let atoms = self.fields.get(id as usize);
+            if let Some(atoms) = atoms {
+                let value = &field.value;
+                let lower = value.lower();
+                if let Some(list) = atoms.whole.get(lower) {
+                    list.iter().for_each(|&a| scratch.hit(a));
+                }
+                if let Some(root) = atoms.starts {
+                    self.tries
+                        .walk(root, lower.bytes(), &mut |a| scratch.hit(a));
+                }
+                if let Some(root) = atoms.ends {
+                    self.tries
+                        .walk(root, lower.bytes().rev(), &mut |a| scratch.hit(a));
+                }
+                if !atoms.numbers_by_bits.is_empty() {
+                    if let Some(list) = value
+                        .number
+                        .and_then(|n| atoms.numbers_by_bits.get(&Atom::number_bits(n)))
+                    {
+                        list.iter().for_each(|&a| scratch.hit(a));
+                    }
+                    if let Some(list) = atoms.numbers_by_text.get(lower.trim()) {
+                        list.iter().for_each(|&a| scratch.hit(a));
+                    }
+                }
+            }
+            if self.automaton.is_some()
+                && (self.scan_every_value || atoms.is_some_and(|a| a.scanned))
+            {
+                let start = scratch.haystack.len();
+                scratch
+                    .haystack
+                    .extend_from_slice(field.value.lower().as_bytes());
+                let end = scratch.haystack.len();
+                scratch.haystack.push(0);
+                scratch.bounds.push((
+                    u32::try_from(start).unwrap_or(u32::MAX),
+                    u32::try_from(end).unwrap_or(u32::MAX),
+                    u32::try_from(index).unwrap_or(u32::MAX),
+                ));
+            }
+        }
+        let Some(automaton) = &self.automaton else {
+            return;
+        };
+        let haystack = std::mem::take(&mut scratch.haystack);
+        let mut value = 0usize;
+        for m in automaton.find_overlapping_iter(aho_corasick::Input::new(&haystack)) {
+            let (start, end) = (m.start(), m.end());
+            // Matches come in the order of their ends, and no literal holds the NUL between
+            // values, so the value holding this match is the first one ending at or after it.
+            while value < scratch.bounds.len() && (scratch.bounds[value].1 as usize) < end {
+                value += 1;
+            }
+            let Some(&(value_start, value_end, index)) = scratch.bounds.get(value) else {
+                break;
+            };
+            let field = field_ids.get(index as usize).copied().unwrap_or(ANY_FIELD);
+            let at_start = start == value_start as usize;
+            let at_end = end == value_end as usize;
+            for text in &self.by_pattern[m.pattern().as_usize()] {
+                if text.field != ANY_FIELD && text.field != field {
+                    continue;
+                }
+                let placed = match text.anchor {
+                    Anchor::Whole => at_start && at_end,
+                    Anchor::Start => at_start,
+                    Anchor::End => at_end,
+                    Anchor::Anywhere => true,
+                };
+                if placed {
+                    scratch.hit(text.atom);
+                }
+            }
+        }
+        scratch.haystack = haystack;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::event::{EventField, FieldValue};
+
+    fn text(t: &str, field: Option<u32>, anchor: Anchor) -> Atom {
+        Atom::Text {
+            text: t.to_string(),
+            field,
+            anchor,
+        }
+    }
+
+    #[test]
+    fn atoms_count_only_in_their_field_and_place() {
+        let atoms = vec![
+            text("cmd.exe", Some(0), Anchor::End),
+            text("cmd.exe", Some(1), Anchor::End),
+            text("c:\\", Some(0), Anchor::Start),
+            text("cmd.exe", Some(0), Anchor::Whole),
+            text("windows", None, Anchor::Anywhere),
+            Atom::Number {
+                field: 2,
+                bits: Atom::number_bits(4688.0),
+                text: "4688".into(),
+            },
+            text("system32", Some(0), Anchor::Start),
+            text("md.e", Some(1), Anchor::Anywhere),
+            text("md.e", Some(2), Anchor::Anywhere),
+            text("c:\\windows\\cmd.exe", Some(0), Anchor::Whole),
+        ];
+        let prefilter = Prefilter::build(&atoms);
+        let event = Event {
+            fields: vec![
+                EventField {
+                    name: "Image".into(),
+                    value: FieldValue::string(r"C:\Windows\cmd.exe"),
+                },
+                EventField {
+                    name: "Other".into(),
+                    value: FieldValue::string("cmd.exe x"),
+                },
+                EventField {
+                    name: "EventID".into(),
+                    value: FieldValue::string(" 4688"),
+                },
+            ],
+            timestamp: None,
+        };
+        let mut scratch = ScanScratch::default();
+        prefilter.scan(&event, &[0, 1, 2], &mut scratch);
+        let mut hits = scratch.hits.clone();
+        hits.sort_unstable();
+        assert_eq!(hits, vec![0, 2, 4, 5, 7, 9]);
+        assert!(scratch.found(9) && !scratch.found(8));
+        // The scratch is reused: a second event starts from nothing.
+        let empty = Event::default();
+        prefilter.scan(&empty, &[], &mut scratch);
+        assert!(scratch.hits.is_empty());
+    }
+}
