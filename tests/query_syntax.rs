@@ -29,6 +29,7 @@ use std::sync::OnceLock;
 
 use sigwiki::convert::{ConvertInput, backend, convert};
 use sigwiki::load::{Loaded, load};
+use sigwiki::pipeline::{Chain, Pipeline};
 use sigwiki::sigma::{ParseOptions, SigmaKind};
 
 /// A real parser of a query language.
@@ -75,6 +76,9 @@ struct Validator {
 struct Item {
     rule: String,
     query: String,
+    /// A whole query (`Table\n| where …`, after a Kusto pipeline), not a bare `where`
+    /// expression: the Kusto validator parses it as it is.
+    full: bool,
 }
 
 /// One rejected query and the parser's message.
@@ -166,7 +170,7 @@ fn validate(validator: &Validator, items: &[Item]) -> Vec<Rejection> {
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", validator.program.display()));
     let mut input = String::new();
     for item in items {
-        let line = serde_json::json!({ "rule": item.rule, "query": item.query });
+        let line = serde_json::json!({ "rule": item.rule, "query": item.query, "full": item.full });
         input.push_str(&line.to_string());
         input.push('\n');
     }
@@ -308,6 +312,7 @@ fn corpus() -> Option<&'static Loaded> {
 /// plus the documents whose output holds no readable query (a failure of its own).
 fn collect(
     target: &str,
+    chain: Option<&Chain>,
     label: &str,
     set: &Loaded,
     items: &mut Vec<Item>,
@@ -323,11 +328,19 @@ fn collect(
             } else {
                 format!("{label}:{path}")
             };
+            let processed = match chain.map(|c| c.apply(document)) {
+                None => None,
+                Some(Ok(p)) => Some(p),
+                Some(Err(_)) => {
+                    refused += 1;
+                    continue;
+                }
+            };
             let input = ConvertInput {
                 file,
-                document,
+                document: processed.as_ref().map_or(document, |p| &p.document),
                 rules: &set.rules,
-                state: None,
+                state: processed.as_ref().map(|p| &p.state),
             };
             let Ok(output) = convert(backend, &input) else {
                 refused += 1;
@@ -362,6 +375,7 @@ fn collect(
                             rule.clone()
                         },
                         query,
+                        full: chain.is_some(),
                     }));
                 }
                 Err(why) => broken.push(format!("{rule}: {why}\n    output: {output}")),
@@ -372,7 +386,22 @@ fn collect(
 }
 
 fn check_target(target: &str) {
-    let test = format!("query syntax of {target}");
+    check_target_with(target, None);
+}
+
+/// Checks the queries of `target` after the built-in pipeline `pipeline`, when one is given.
+fn check_target_with(target: &str, pipeline: Option<&str>) {
+    let chain = pipeline.map(|name| {
+        Chain::new(vec![
+            Pipeline::builtin(name)
+                .expect("a built-in pipeline")
+                .expect("it loads"),
+        ])
+    });
+    let test = match pipeline {
+        Some(p) => format!("query syntax of {target} with pipeline {p}"),
+        None => format!("query syntax of {target}"),
+    };
     if backend(target).is_none() {
         eprintln!("skipped: {test}: backend {target} not registered");
         return;
@@ -387,14 +416,27 @@ fn check_target(target: &str) {
     };
     let mut items = Vec::new();
     let mut broken = Vec::new();
-    let (golden_converted, golden_refused) =
-        collect(target, "golden", golden(), &mut items, &mut broken);
+    let (golden_converted, golden_refused) = collect(
+        target,
+        chain.as_ref(),
+        "golden",
+        golden(),
+        &mut items,
+        &mut broken,
+    );
     let mut summary = format!(
         "{target}: golden rules: {golden_converted} documents converted, {golden_refused} refused"
     );
     match corpus() {
         Some(corpus) => {
-            let (converted, refused) = collect(target, "corpus", corpus, &mut items, &mut broken);
+            let (converted, refused) = collect(
+                target,
+                chain.as_ref(),
+                "corpus",
+                corpus,
+                &mut items,
+                &mut broken,
+            );
             summary.push_str(&format!(
                 "; corpus: {converted} documents converted, {refused} refused"
             ));
@@ -454,6 +496,18 @@ syntax_tests! {
     query_syntax_lucene => "lucene",
     query_syntax_eql => "eql",
     query_syntax_kusto => "kusto",
+}
+
+macro_rules! pipeline_syntax_tests {
+    ($($name:ident => $target:literal + $pipeline:literal),* $(,)?) => {
+        $( #[test] fn $name() { check_target_with($target, Some($pipeline)); } )*
+    };
+}
+
+pipeline_syntax_tests! {
+    query_syntax_kusto_microsoft_xdr => "kusto" + "microsoft_xdr",
+    query_syntax_kusto_sentinel_asim => "kusto" + "sentinel_asim",
+    query_syntax_kusto_azure_monitor => "kusto" + "azure_monitor",
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -527,6 +581,7 @@ fn check_known_queries(language: Language) {
         .map(|(rule, q)| Item {
             rule,
             query: q.to_string(),
+            full: false,
         })
         .collect();
     let rejected: BTreeSet<String> = validate(&validator, &items)
@@ -647,6 +702,7 @@ fn check_reference(target: &str) {
             items.push(Item {
                 rule: rule.clone(),
                 query,
+                full: false,
             });
         }
     }

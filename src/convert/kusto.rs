@@ -1,5 +1,6 @@
 //! `kusto`: Microsoft Sentinel KQL `where` expressions as `sigma convert -t kusto` prints them
-//! without a pipeline (pySigma-backend-kusto 1.0.1): `=~` for strings, `==` for numbers,
+//! (pySigma-backend-kusto 1.0.1); after a pipeline that chose the table (state `query_table`:
+//! `microsoft_xdr`, `sentinel_asim`, `azure_monitor`), `Table\n| where <expression>`. `=~` for strings, `==` for numbers,
 //! `contains`/`startswith`/`endswith`, `matches regex`, `in~ (…)` and `has_all (…)` lists with
 //! the wildcard values OR-ed (AND-ed) after them, `not(…)`, `isnull()`, `ipv4_is_in_range()`.
 //!
@@ -14,6 +15,7 @@
 //! column), IPv6 networks through `ipv4_is_in_range()` (`ipv6_is_match()` would match them),
 //! and keywords as bare string literals (`* contains "…"` would search every column).
 
+use crate::pipeline::kusto::QUERY_TABLE;
 use crate::sigma::SigmaString;
 use crate::sigma::condition::{AggregateFunction, AggregateOp};
 use crate::sigma::diagnostic::NodePath;
@@ -484,6 +486,19 @@ impl Dialect for Kusto {
             "{query}\n| summarize {column} = {value}{by}\n| where {column} {op} {}",
             a.threshold.text
         ))
+    }
+
+    /// With a table chosen by a pipeline (state `query_table`, as the Kusto pipelines set it),
+    /// the query reads it: `Table\n| where <expression>`.
+    fn finish(&self, cx: &Cx<'_>, query: Out, _st: &mut State) -> Result<String, ConvertError> {
+        let text = match query {
+            Out::Text(t) => t,
+            _ => String::new(),
+        };
+        Ok(match cx.input.state(QUERY_TABLE) {
+            Some(table) => format!("{}\n| where {text}", table.text()),
+            None => text,
+        })
     }
 
     fn convert_keyword(&self, cx: &Cx<'_>, m: &Match<'_>, _st: &mut State) -> Res {

@@ -442,6 +442,14 @@ impl<'a> Builder<'a, '_> {
                 self.item(item)?
             }
             SearchBody::Keywords(item) => combined(combine, self.keyword_values(item)?),
+            SearchBody::All(parts) => {
+                let mut nodes = Vec::with_capacity(parts.len());
+                for part in parts {
+                    let node = self.body(part, None)?;
+                    nodes.push(if parts.len() > 1 { grouped(node) } else { node });
+                }
+                Node::And(nodes)
+            }
             SearchBody::AnyOf(bodies) => {
                 let mut nodes = Vec::new();
                 for b in bodies {

@@ -339,7 +339,7 @@ impl FieldMapping {
                 }
             }
             SearchBody::Keywords(item) => self.rename_item(item, logsource),
-            SearchBody::AnyOf(bodies) => {
+            SearchBody::AnyOf(bodies) | SearchBody::All(bodies) => {
                 for b in bodies {
                     self.rename_body(b, logsource);
                 }

@@ -413,7 +413,9 @@ fn walk_body(body: &SearchBody, f: &mut dyn FnMut(&FieldMatch)) {
     match body {
         SearchBody::AllOf(items) => items.iter().for_each(&mut *f),
         SearchBody::Keywords(item) => f(item),
-        SearchBody::AnyOf(bodies) => bodies.iter().for_each(|b| walk_body(b, f)),
+        SearchBody::AnyOf(bodies) | SearchBody::All(bodies) => {
+            bodies.iter().for_each(|b| walk_body(b, f))
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use crate::sigma::rule::Timespan;
 use crate::sigma::value::{Cidr, CompareOp, Number, RegexFlags};
 use crate::sigma::{
     Aggregation, Combine, ConditionExpr, CorrelationRule, Detection, FieldMatch, Modifier, Piece,
-    SearchBody, SigmaKind, SigmaString, Value,
+    SearchBody, SearchIdentifier, SigmaKind, SigmaString, Value,
 };
 
 use super::{ConvertError, ConvertInput};
@@ -445,14 +445,14 @@ pub trait Dialect: Sync + Send {
     fn convert(&self, cx: &Cx<'_>, cond: &Cond<'_>, st: &mut State) -> Res {
         match cond {
             Cond::Or(args) => {
-                if self.decide_in(cond) {
+                if args.len() > 1 && self.decide_in(cond) {
                     self.convert_in(cx, cond, st)
                 } else {
                     self.convert_or(cx, args, st)
                 }
             }
             Cond::And(args) => {
-                if self.decide_in(cond) {
+                if args.len() > 1 && self.decide_in(cond) {
                     self.convert_in(cx, cond, st)
                 } else {
                     self.convert_and(cx, args, st)
@@ -984,21 +984,44 @@ fn collapse<'a>(mut args: Vec<Cond<'a>>, and: bool) -> Option<Cond<'a>> {
     }
 }
 
+/// Whether `expr` names a search identifier a pipeline emptied (every item dropped).
+fn emptied(detection: &Detection, expr: &ConditionExpr) -> bool {
+    match expr {
+        ConditionExpr::Identifier(name) => detection
+            .identifier(name)
+            .is_some_and(|i| matches!(&i.body, SearchBody::AllOf(items) if items.is_empty())),
+        ConditionExpr::Not(inner) => emptied(detection, inner),
+        _ => false,
+    }
+}
+
+/// Like [`collapse`], except that one operand left of several because the others were emptied
+/// by a pipeline stays an operand of its AND/OR: pySigma leaves the empty ones out only while
+/// writing the query, so the survivor is parenthesized as an operand.
+fn collapse_kept<'a>(args: Vec<Cond<'a>>, and: bool, emptied_some: bool) -> Option<Cond<'a>> {
+    if args.len() == 1 && emptied_some {
+        return Some(if and { Cond::And(args) } else { Cond::Or(args) });
+    }
+    collapse(args, and)
+}
+
 fn build_expr<'a>(detection: &'a Detection, expr: &'a ConditionExpr, or: bool) -> Option<Cond<'a>> {
     match expr {
-        ConditionExpr::And(items) => collapse(
+        ConditionExpr::And(items) => collapse_kept(
             items
                 .iter()
                 .filter_map(|i| build_expr(detection, i, or))
                 .collect(),
             true,
+            items.iter().any(|i| emptied(detection, i)),
         ),
-        ConditionExpr::Or(items) => collapse(
+        ConditionExpr::Or(items) => collapse_kept(
             items
                 .iter()
                 .filter_map(|i| build_expr(detection, i, true))
                 .collect(),
             false,
+            items.iter().any(|i| emptied(detection, i)),
         ),
         ConditionExpr::Not(inner) => {
             build_expr(detection, inner, or).map(|c| Cond::Not(Box::new(c)))
@@ -1014,14 +1037,20 @@ fn build_expr<'a>(detection: &'a Detection, expr: &'a ConditionExpr, or: bool) -
                 SelectorTarget::Them => false,
                 SelectorTarget::Pattern(p) => p.starts_with('_'),
             };
-            let args: Vec<Cond<'a>> = selector
+            let selected: Vec<&SearchIdentifier> = selector
                 .identifiers
                 .iter()
                 .filter(|name| pattern_hidden || !name.starts_with('_'))
                 .filter_map(|name| detection.identifier(name))
+                .collect();
+            let emptied_some = selected
+                .iter()
+                .any(|i| matches!(&i.body, SearchBody::AllOf(items) if items.is_empty()));
+            let args: Vec<Cond<'a>> = selected
+                .iter()
                 .filter_map(|i| build_body(&i.body, or || one))
                 .collect();
-            collapse(args, !one)
+            collapse_kept(args, !one, emptied_some && selected.len() > 1)
         }
     }
 }
@@ -1033,6 +1062,10 @@ fn build_body(body: &SearchBody, or: bool) -> Option<Cond<'_>> {
             true,
         ),
         SearchBody::Keywords(item) => build_item(item, or),
+        SearchBody::All(parts) => collapse(
+            parts.iter().filter_map(|b| build_body(b, or)).collect(),
+            true,
+        ),
         SearchBody::AnyOf(bodies) => {
             let or_inside = or || bodies.len() > 1;
             collapse(
@@ -1143,6 +1176,13 @@ pub fn render_rule(
         let mut st = State::default();
         let out = match build(detection, &condition.expr) {
             Some(tree) => dialect.convert(&cx, &tree, &mut st)?,
+            None if input.state.is_some() => {
+                return Err(input.error(
+                    "condition",
+                    &condition.path,
+                    "the processing pipelines removed every detection item this condition uses (`drop_detection_item`), so no query is left".to_string(),
+                ));
+            }
             None => Out::Nothing,
         };
         let query = dialect.finish(&cx, out, &mut st)?;

@@ -542,7 +542,7 @@ fn collect_items<'a>(body: &'a SearchBody, out: &mut Vec<&'a FieldMatch>) {
     match body {
         SearchBody::AllOf(items) => out.extend(items),
         SearchBody::Keywords(item) => out.push(item),
-        SearchBody::AnyOf(bodies) => {
+        SearchBody::AnyOf(bodies) | SearchBody::All(bodies) => {
             for b in bodies {
                 collect_items(b, out);
             }

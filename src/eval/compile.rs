@@ -310,6 +310,7 @@ fn compile_body(
                 .collect::<Result<_, _>>()?,
         ),
         SearchBody::Keywords(item) => Body::Keywords(compile_item(item, table, rename)?),
+        SearchBody::All(_) => compile_body(&body.distributed(), table, rename)?,
         SearchBody::AnyOf(bodies) => Body::AnyOf(
             bodies
                 .iter()

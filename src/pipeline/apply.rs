@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use super::custom::RuleContext;
+use super::custom::{ItemChange, RuleContext};
 use super::model::*;
 use super::{Chain, Processed, ProcessingState, Refusal};
 use crate::sigma::diagnostic::NodePath;
@@ -15,8 +15,7 @@ use crate::sigma::{
     SearchIdentifier, SigmaKind, SigmaString, Value, ValueGroup,
 };
 
-/// How many AND-groups a one-to-many mapping may multiply one selection into before the rule
-/// is refused (each one-to-many item doubles the group count or more).
+/// How many values placeholders may expand one value into before the rule is refused.
 const MAX_EXPANSION: usize = 256;
 
 /// The per-rule bookkeeping of one run.
@@ -42,8 +41,8 @@ enum Outcome {
     Changed,
     /// Removed.
     Drop,
-    /// Replaced by an OR of these items.
-    AnyOf(Vec<FieldMatch>),
+    /// Replaced, in place, by an OR of these AND-groups of items (pySigma's nested detection).
+    AnyOf(Vec<Vec<FieldMatch>>),
 }
 
 pub(super) fn apply(chain: &Chain, document: &Document) -> Result<Processed, Refusal> {
@@ -154,6 +153,9 @@ impl Run<'_> {
                 custom
                     .apply(&mut context)
                     .map_err(|m| self.refuse(item, None, m))?;
+                if custom.per_item() {
+                    self.detection_items(item, rule)?;
+                }
             }
             t => {
                 if let Some(rename) = Rename::of(t) {
@@ -477,19 +479,12 @@ impl Run<'_> {
         let result = identifiers.iter_mut().try_for_each(|identifier| {
             let name = identifier.name.clone();
             let body = std::mem::replace(&mut identifier.body, SearchBody::AnyOf(Vec::new()));
-            match self.body(item, &name, body)? {
-                Some(body) => {
-                    identifier.body = body;
-                    Ok(())
-                }
-                None => Err(self.refuse(
-                    item,
-                    Some(identifier.path.clone()),
-                    format!(
-                        "`drop_detection_item` removed every item of search identifier `{name}`"
-                    ),
-                )),
-            }
+            // A search identifier whose every item was dropped is kept empty: the condition
+            // goes on without it, as pySigma leaves an empty detection out of the query.
+            identifier.body = self
+                .body(item, &name, body)?
+                .unwrap_or(SearchBody::AllOf(Vec::new()));
+            Ok(())
         });
         rule.detection.identifiers = identifiers;
         result
@@ -504,46 +499,47 @@ impl Run<'_> {
     ) -> Result<Option<SearchBody>, Refusal> {
         Ok(match body {
             SearchBody::AllOf(items) => {
-                let mut groups: Vec<Vec<FieldMatch>> = vec![Vec::new()];
+                // Items replaced by alternatives stay in place: the map becomes an AND of its
+                // items, some of them ORs (`a and (x1 or x2)`, as pySigma nests them).
+                let mut kept: Vec<FieldMatch> = Vec::with_capacity(items.len());
+                let mut parts: Vec<SearchBody> = Vec::new();
+                let mut nested = false;
                 for mut m in items {
                     match self.one(item, ident, &mut m)? {
                         Outcome::Unchanged | Outcome::Changed => {
-                            groups.iter_mut().for_each(|g| g.push(m.clone()))
+                            kept.push(m.clone());
+                            parts.push(SearchBody::AllOf(vec![m]));
                         }
                         Outcome::Drop => {}
-                        Outcome::AnyOf(alternatives) => {
-                            if groups.len() * alternatives.len() > MAX_EXPANSION {
-                                return Err(self.refuse(
-                                    item,
-                                    Some(m.path.clone()),
-                                    format!(
-                                        "mapping `{}` to several fields makes more than {MAX_EXPANSION} alternatives of search identifier `{ident}`",
-                                        m.key_text()
-                                    ),
-                                ));
+                        Outcome::AnyOf(groups) => {
+                            nested = true;
+                            if let Some(part) = any_of(groups) {
+                                parts.push(part);
                             }
-                            groups = groups
-                                .iter()
-                                .flat_map(|g| {
-                                    alternatives.iter().map(move |a| {
-                                        let mut g = g.clone();
-                                        g.push(a.clone());
-                                        g
-                                    })
-                                })
-                                .collect();
                         }
                     }
                 }
-                let mut bodies: Vec<SearchBody> = groups
-                    .into_iter()
-                    .filter(|g| !g.is_empty())
-                    .map(SearchBody::AllOf)
-                    .collect();
-                match bodies.len() {
+                if !nested {
+                    (!kept.is_empty()).then_some(SearchBody::AllOf(kept))
+                } else {
+                    match parts.len() {
+                        0 => None,
+                        1 => parts.pop(),
+                        _ => Some(SearchBody::All(parts)),
+                    }
+                }
+            }
+            SearchBody::All(parts) => {
+                let mut out = Vec::with_capacity(parts.len());
+                for part in parts {
+                    if let Some(b) = self.body(item, ident, part)? {
+                        out.push(b);
+                    }
+                }
+                match out.len() {
                     0 => None,
-                    1 => bodies.pop(),
-                    _ => Some(SearchBody::AnyOf(bodies)),
+                    1 => out.pop(),
+                    _ => Some(SearchBody::All(out)),
                 }
             }
             SearchBody::Keywords(mut m) => match self.one(item, ident, &mut m)? {
@@ -552,20 +548,14 @@ impl Run<'_> {
                 }
                 Outcome::Unchanged | Outcome::Changed => Some(SearchBody::AllOf(vec![m])),
                 Outcome::Drop => None,
-                Outcome::AnyOf(alternatives) => Some(SearchBody::AnyOf(
-                    alternatives
-                        .into_iter()
-                        .map(|a| SearchBody::AllOf(vec![a]))
-                        .collect(),
-                )),
+                Outcome::AnyOf(groups) => any_of(groups),
             },
             SearchBody::AnyOf(bodies) => {
                 let mut out = Vec::with_capacity(bodies.len());
                 for b in bodies {
-                    match self.body(item, ident, b)? {
-                        Some(SearchBody::AnyOf(inner)) => out.extend(inner),
-                        Some(other) => out.push(other),
-                        None => {}
+                    // An element that became an OR stays one element (pySigma nests it).
+                    if let Some(b) = self.body(item, ident, b)? {
+                        out.push(b);
                     }
                 }
                 match out.len() {
@@ -592,6 +582,14 @@ impl Run<'_> {
                 return Err(self.refuse(item, Some(m.path.clone()), message.clone()));
             }
             Transformation::DropDetectionItem => Outcome::Drop,
+            Transformation::Custom(custom) => match custom
+                .apply_item(&self.state, m)
+                .map_err(|message| self.refuse(item, Some(m.path.clone()), message))?
+            {
+                ItemChange::Unchanged => Outcome::Unchanged,
+                ItemChange::Changed => Outcome::Changed,
+                ItemChange::AnyOf(groups) => Outcome::AnyOf(groups),
+            },
             Transformation::HashesFields {
                 valid_hash_algos,
                 field_prefix,
@@ -687,7 +685,7 @@ impl Run<'_> {
                     *m = one.clone();
                     Outcome::Changed
                 } else {
-                    Outcome::AnyOf(items)
+                    Outcome::AnyOf(items.into_iter().map(|i| vec![i]).collect())
                 });
             }
             t => {
@@ -758,9 +756,11 @@ impl Run<'_> {
             _ => Outcome::AnyOf(
                 names
                     .into_iter()
-                    .map(|n| FieldMatch {
-                        field: Some(n),
-                        ..m.clone()
+                    .map(|n| {
+                        vec![FieldMatch {
+                            field: Some(n),
+                            ..m.clone()
+                        }]
                     })
                     .collect(),
             ),
@@ -933,6 +933,20 @@ impl Run<'_> {
             }
             _ => None,
         })
+    }
+}
+
+/// The body of an OR of AND-groups of items (`None` when there is no group).
+fn any_of(groups: Vec<Vec<FieldMatch>>) -> Option<SearchBody> {
+    let mut bodies: Vec<SearchBody> = groups
+        .into_iter()
+        .filter(|g| !g.is_empty())
+        .map(SearchBody::AllOf)
+        .collect();
+    match bodies.len() {
+        0 => None,
+        1 => bodies.pop(),
+        _ => Some(SearchBody::AnyOf(bodies)),
     }
 }
 

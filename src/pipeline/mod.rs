@@ -9,10 +9,10 @@
 //! pipeline refuses (`rule_failure`, `detection_item_failure`, a placeholder without a value)
 //! gives a [`Refusal`].
 //!
-//! Semantics follow pySigma's documentation, with one deliberate difference: a field mapped to
-//! several fields inside a selection is expanded by distributing the OR over the selection's
-//! other items (`a and (x1 or x2)` is written `(a and x1) or (a and x2)`), which means the same
-//! but keeps the IR's selection shape (a selection is an AND of field items).
+//! Semantics follow pySigma's documentation. A detection item a transformation replaces by
+//! alternatives (a field mapped to several fields, a `Hashes` item split per algorithm) is
+//! replaced in place, as pySigma nests a detection there: the selection becomes a
+//! [`crate::sigma::SearchBody::All`] of its items, the replaced one an OR (`a and (x1 or x2)`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 pub mod apply;
 pub mod custom;
+pub mod kusto;
 pub mod load;
 pub mod model;
 
@@ -59,10 +60,25 @@ const BUILTIN: &[(&str, &str)] = &[
         "splunk_sysmon_acceleration",
         include_str!("../../data/pipelines/splunk_sysmon_acceleration.yml"),
     ),
+    (
+        "microsoft_xdr",
+        include_str!("../../data/pipelines/microsoft_xdr.yml"),
+    ),
+    (
+        "sentinel_asim",
+        include_str!("../../data/pipelines/sentinel_asim.yml"),
+    ),
+    (
+        "azure_monitor",
+        include_str!("../../data/pipelines/azure_monitor.yml"),
+    ),
 ];
 
 /// Other names of built-in pipelines: alias and the name it stands for.
-pub const ALIASES: &[(&str, &str)] = &[];
+pub const ALIASES: &[(&str, &str)] = &[
+    // pySigma-backend-kusto's earlier name of `microsoft_xdr`, still accepted by sigma-cli.
+    ("microsoft_365_defender", "microsoft_xdr"),
+];
 
 /// A pipeline file that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -169,19 +185,25 @@ impl Pipeline {
     }
 }
 
-/// One line per built-in pipeline: name, the targets it is made for, its description.
+/// One line per built-in pipeline (and alias): name, the targets it is made for, its
+/// description.
 pub fn listing() -> Vec<String> {
-    Pipeline::builtin_names()
-        .filter_map(|name| Pipeline::builtin(name)?.ok())
-        .map(|p| {
-            let targets = if p.allowed_backends.is_empty() {
-                "any target".to_string()
-            } else {
-                p.allowed_backends.join(", ")
-            };
-            format!("{:<28}{:<36}{}", p.spec, targets, p.name)
-        })
-        .collect()
+    let mut lines = Vec::new();
+    for p in Pipeline::builtin_names().filter_map(|name| Pipeline::builtin(name)?.ok()) {
+        let targets = if p.allowed_backends.is_empty() {
+            "any target".to_string()
+        } else {
+            p.allowed_backends.join(", ")
+        };
+        lines.push(format!("{:<28}{:<36}{}", p.spec, targets, p.name));
+        for (alias, _) in ALIASES.iter().filter(|(_, real)| *real == p.spec) {
+            lines.push(format!(
+                "{alias:<28}{targets:<36}{} (another name of {})",
+                p.name, p.spec
+            ));
+        }
+    }
+    lines
 }
 
 /// Pipelines chained by priority (lower first; equal priorities keep the order given), as

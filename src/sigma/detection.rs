@@ -137,6 +137,82 @@ pub enum SearchBody {
     Keywords(FieldMatch),
     /// A list of maps (or of maps and keywords): any element matches.
     AnyOf(Vec<SearchBody>),
+    /// Every part matches: what a processing pipeline makes of a map one of whose items it
+    /// replaced by alternatives (a field mapped to several fields, pySigma's nested detection),
+    /// kept in place so that targets write `a and (x1 or x2)` as pySigma does.
+    All(Vec<SearchBody>),
+}
+
+impl SearchBody {
+    /// The same body without [`SearchBody::All`]: the AND of alternatives distributed into an
+    /// OR of maps, for consumers that only take maps of items (it means the same).
+    pub fn distributed(&self) -> SearchBody {
+        match self {
+            SearchBody::AllOf(_) | SearchBody::Keywords(_) => self.clone(),
+            SearchBody::AnyOf(bodies) => {
+                SearchBody::AnyOf(bodies.iter().map(SearchBody::distributed).collect())
+            }
+            SearchBody::All(parts) => {
+                let mut groups: Vec<Vec<FieldMatch>> = vec![Vec::new()];
+                for part in parts {
+                    let alternatives = part.alternatives();
+                    groups = groups
+                        .iter()
+                        .flat_map(|g| {
+                            alternatives.iter().map(move |a| {
+                                let mut g = g.clone();
+                                g.extend(a.iter().cloned());
+                                g
+                            })
+                        })
+                        .collect();
+                }
+                match groups.len() {
+                    1 => SearchBody::AllOf(groups.pop().unwrap_or_default()),
+                    _ => SearchBody::AnyOf(groups.into_iter().map(SearchBody::AllOf).collect()),
+                }
+            }
+        }
+    }
+
+    /// The body as an OR of AND-groups of items.
+    fn alternatives(&self) -> Vec<Vec<FieldMatch>> {
+        match self {
+            SearchBody::AllOf(items) => vec![items.clone()],
+            SearchBody::Keywords(item) => vec![vec![item.clone()]],
+            SearchBody::AnyOf(bodies) => bodies.iter().flat_map(|b| b.alternatives()).collect(),
+            SearchBody::All(_) => self.distributed().alternatives(),
+        }
+    }
+
+    /// Every field match of the body, in order.
+    pub fn items(&self) -> Vec<&FieldMatch> {
+        let mut out = Vec::new();
+        self.walk_items(&mut |m| out.push(m));
+        out
+    }
+
+    /// Calls `f` on every field match of the body, in order.
+    pub fn walk_items<'a>(&'a self, f: &mut dyn FnMut(&'a FieldMatch)) {
+        match self {
+            SearchBody::AllOf(items) => items.iter().for_each(f),
+            SearchBody::Keywords(item) => f(item),
+            SearchBody::AnyOf(bodies) | SearchBody::All(bodies) => {
+                bodies.iter().for_each(|b| b.walk_items(&mut *f))
+            }
+        }
+    }
+
+    /// Calls `f` on every field match of the body, in order, to change it.
+    pub fn walk_items_mut(&mut self, f: &mut dyn FnMut(&mut FieldMatch)) {
+        match self {
+            SearchBody::AllOf(items) => items.iter_mut().for_each(f),
+            SearchBody::Keywords(item) => f(item),
+            SearchBody::AnyOf(bodies) | SearchBody::All(bodies) => {
+                bodies.iter_mut().for_each(|b| b.walk_items_mut(&mut *f))
+            }
+        }
+    }
 }
 
 /// A named search identifier of the detection (`selection`, `filter_main`…).
@@ -169,16 +245,9 @@ impl Detection {
 
     /// Every field match of every search identifier.
     pub fn field_matches(&self) -> Vec<&FieldMatch> {
-        fn walk<'a>(body: &'a SearchBody, out: &mut Vec<&'a FieldMatch>) {
-            match body {
-                SearchBody::AllOf(items) => out.extend(items),
-                SearchBody::Keywords(item) => out.push(item),
-                SearchBody::AnyOf(bodies) => bodies.iter().for_each(|b| walk(b, out)),
-            }
-        }
         let mut out = Vec::new();
         for identifier in &self.identifiers {
-            walk(&identifier.body, &mut out);
+            identifier.body.walk_items(&mut |m| out.push(m));
         }
         out
     }
