@@ -29,6 +29,7 @@ use std::sync::OnceLock;
 
 use sigwiki::convert::{ConvertInput, backend, convert};
 use sigwiki::load::{Loaded, load};
+use sigwiki::pipeline::Chain;
 use sigwiki::sigma::{ParseOptions, SigmaKind};
 
 /// A real parser of a query language.
@@ -304,10 +305,13 @@ fn corpus() -> Option<&'static Loaded> {
         .as_ref()
 }
 
-/// Every query `target` emits for the rules of `set`, labelled `<label>:<path>[#<document>]`;
-/// plus the documents whose output holds no readable query (a failure of its own).
+/// Every query `target` emits for the rules of `set` (after `chain`'s processing pipelines, when
+/// the entry has any, as a site page with that entry shows), labelled
+/// `<label>:<path>[#<document>]`; plus the documents whose output holds no readable query (a
+/// failure of its own).
 fn collect(
     target: &str,
+    chain: Option<&Chain>,
     label: &str,
     set: &Loaded,
     items: &mut Vec<Item>,
@@ -323,11 +327,19 @@ fn collect(
             } else {
                 format!("{label}:{path}")
             };
+            let processed = match chain.map(|c| c.apply(document)) {
+                Some(Ok(processed)) => Some(processed),
+                Some(Err(_)) => {
+                    refused += 1;
+                    continue;
+                }
+                None => None,
+            };
             let input = ConvertInput {
                 file,
-                document,
+                document: processed.as_ref().map_or(document, |p| &p.document),
                 rules: &set.rules,
-                state: None,
+                state: processed.as_ref().map(|p| &p.state),
             };
             let Ok(output) = convert(backend, &input) else {
                 refused += 1;
@@ -371,12 +383,27 @@ fn collect(
     (converted, refused)
 }
 
-fn check_target(target: &str) {
-    let test = format!("query syntax of {target}");
+/// Checks the queries of the target entry `spec`, `TARGET[+PIPELINE…]` as `--targets` takes it.
+fn check_target(spec: &str) {
+    let test = format!("query syntax of {spec}");
+    let (target, pipelines) = spec.split_once('+').unwrap_or((spec, ""));
     if backend(target).is_none() {
         eprintln!("skipped: {test}: backend {target} not registered");
         return;
     }
+    let chain = if pipelines.is_empty() {
+        None
+    } else {
+        let names: Vec<String> = pipelines.split('+').map(str::to_string).collect();
+        match Chain::load(&names) {
+            Ok(chain) => Some(chain),
+            Err(e) if e.position.is_none() => {
+                eprintln!("skipped: {test}: no pipeline {pipelines} in this build ({e})");
+                return;
+            }
+            Err(e) => panic!("{spec}: {e}"),
+        }
+    };
     let language = TARGETS
         .iter()
         .find(|(t, ..)| *t == target)
@@ -387,14 +414,27 @@ fn check_target(target: &str) {
     };
     let mut items = Vec::new();
     let mut broken = Vec::new();
-    let (golden_converted, golden_refused) =
-        collect(target, "golden", golden(), &mut items, &mut broken);
+    let (golden_converted, golden_refused) = collect(
+        target,
+        chain.as_ref(),
+        "golden",
+        golden(),
+        &mut items,
+        &mut broken,
+    );
     let mut summary = format!(
-        "{target}: golden rules: {golden_converted} documents converted, {golden_refused} refused"
+        "{spec}: golden rules: {golden_converted} documents converted, {golden_refused} refused"
     );
     match corpus() {
         Some(corpus) => {
-            let (converted, refused) = collect(target, "corpus", corpus, &mut items, &mut broken);
+            let (converted, refused) = collect(
+                target,
+                chain.as_ref(),
+                "corpus",
+                corpus,
+                &mut items,
+                &mut broken,
+            );
             summary.push_str(&format!(
                 "; corpus: {converted} documents converted, {refused} refused"
             ));
@@ -430,12 +470,12 @@ fn check_target(target: &str) {
     }
     assert!(
         broken.is_empty(),
-        "{target}: outputs without a readable query:\n{}",
+        "{spec}: outputs without a readable query:\n{}",
         broken.join("\n")
     );
     assert!(
         rejections.is_empty(),
-        "{target}: {} queries do not parse:\n{}",
+        "{spec}: {} queries do not parse:\n{}",
         rejections.len(),
         report.join("\n")
     );
@@ -454,6 +494,11 @@ syntax_tests! {
     query_syntax_lucene => "lucene",
     query_syntax_eql => "eql",
     query_syntax_kusto => "kusto",
+    // Target entries with processing pipelines, as site pages show them.
+    query_syntax_lucene_ecs_windows => "lucene+ecs_windows",
+    query_syntax_eql_ecs_windows => "eql+ecs_windows",
+    query_syntax_lucene_sysmon => "lucene+sysmon",
+    query_syntax_es_qs_ecs_windows => "es-qs+ecs_windows",
 }
 
 // ---------------------------------------------------------------------------------------------
