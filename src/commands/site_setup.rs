@@ -1,6 +1,5 @@
 //! What `build`, `preview` and `serve` share: the settings file and command-line options
-//! turned into [`BuildOptions`], the query target entries (with their pipelines), the templates
-//! folder and the loaded catalogs.
+//! turned into [`BuildOptions`], the query target entries (with their pipelines), the templates folder and the loaded catalogs.
 
 use std::path::PathBuf;
 
