@@ -91,8 +91,9 @@ fn a_target_listed_twice_gets_two_tabs_with_their_own_ids() {
     assert_eq!(
         ids,
         [
+            "target-sigma-rule",
             "target-splunk-spl",
-            "target-splunk-spl-sysmon-splunk_windows",
+            "target-splunk-spl-sysmon-splunk-windows",
             "target-our-splunk",
             "target-elastic-ecs",
         ]
@@ -121,7 +122,8 @@ fn pipelines_change_the_queries_and_the_plain_entry_keeps_the_rules_fields() {
         sysmon.contains("source=\"WinEventLog:Microsoft-Windows-Sysmon/Operational\""),
         "{sysmon}"
     );
-    assert!(sysmon.contains("EventID=1"), "{sysmon}");
+    // `sysmon` adds the event ID, `splunk_windows` names it as the Windows add-on does.
+    assert!(sysmon.contains(" EventCode=1 "), "{sysmon}");
     let ours = block("Our Splunk");
     assert!(ours.contains("index=\"wineventlog\""), "{ours}");
     let ecs = block("Elastic (ECS)");
@@ -187,7 +189,7 @@ fn a_pipeline_made_for_another_target_is_a_warning() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains(
-            "warning: target entry `splunk+ecs_windows`: pipeline ecs_windows is made for elasticsearch, eql, lucene, not splunk"
+            "warning: target entry `splunk+ecs_windows`: pipeline ecs_windows is made for elasticsearch, eql, lucene, opensearch, not splunk"
         ),
         "{stderr}"
     );
