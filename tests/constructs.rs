@@ -238,3 +238,50 @@ fn pages_show_the_tuned_queries_and_name_the_filters() {
     );
     assert!(filter.contains("AND (NOT User:adm_*)"), "{filter}");
 }
+
+#[test]
+fn no_target_drops_a_regex_flag() {
+    // Each target either writes every flag of `|re|i|m|s` in its own way or refuses the rule
+    // with a message naming the flag it cannot express; none converts a flagged rule as if it
+    // had no flags.
+    let case = root().join("cases/modifiers");
+    let flagged = [
+        ("re_i.yml", "i"),
+        ("re_s.yml", "s"),
+        ("re_m.yml", "m"),
+        ("re_is.yml", "is"),
+        ("re_im.yml", "im"),
+        ("re_ims.yml", "ims"),
+    ];
+    for (target, _) in TARGETS {
+        let ours = convert(&case, target);
+        for (rule, flags) in flagged {
+            let (status, text) = &ours[rule];
+            let legacy = matches!(target, "es-qs" | "xpack-watcher" | "graylog");
+            if flags.contains('m') && (legacy || target == "eql") {
+                // Lucene regular expressions (Elasticsearch's, EQL's) always span the whole
+                // value: there are no lines for `m` to anchor to.
+                assert_eq!(status, "err", "{target} {rule}: {text}");
+                assert!(
+                    text.contains("|re|m") || text.contains("`|m`"),
+                    "{target} {rule}: {text}"
+                );
+            } else if legacy {
+                // No inline flags in a Lucene query string's regex: `i` folds the letters'
+                // case (`[fF][oO]…`); `s` is what Lucene's `.` already does.
+                assert_eq!(status, "ok", "{target} {rule}: {text}");
+                if flags.contains('i') {
+                    assert!(text.contains("[fF][oO][oO]"), "{target} {rule}: {text}");
+                } else {
+                    assert!(text.contains("/foo.*bar/"), "{target} {rule}: {text}");
+                }
+            } else {
+                assert_eq!(status, "ok", "{target} {rule}: {text}");
+                assert!(
+                    text.contains(&format!("(?{flags})foo.*bar")),
+                    "{target} {rule}: {text}"
+                );
+            }
+        }
+    }
+}

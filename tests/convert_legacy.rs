@@ -1095,7 +1095,14 @@ fn watcher_aggregates_count_by_like_sigmac() {
         json["condition"]["compare"]["ctx.payload.aggregations.by.buckets.0.doc_count"]["gt"],
         5
     );
-    // Distinct counts use a cardinality aggregation, ordered by it.
+    // The look-back stays sigmac's 30 minutes; the schedule follows the timeframe.
+    assert_eq!(
+        json["input"]["search"]["request"]["body"]["query"]["bool"]["filter"]["range"]["timestamp"]
+            ["gte"],
+        "now-30m/m"
+    );
+    // `count(G) by F`: sigmac's terms aggregation on G inside the one on F, both ordered by
+    // document count, the comparison on the first bucket of each.
     let rule = rule.replace(
         "count() by TargetUserName > 5",
         "count(TargetUserName) by IpAddress >= 10",
@@ -1109,12 +1116,46 @@ fn watcher_aggregates_count_by_like_sigmac() {
         .unwrap();
     let json: serde_json::Value = serde_json::from_str(body).unwrap();
     let by = &json["input"]["search"]["request"]["body"]["aggs"]["by"];
-    assert_eq!(by["terms"]["order"]["agg"], "desc");
-    assert_eq!(by["aggs"]["agg"]["cardinality"]["field"], "TargetUserName");
+    assert_eq!(by["terms"]["field"], "IpAddress");
+    assert_eq!(by["terms"]["order"]["_count"], "desc");
+    assert_eq!(by["terms"]["min_doc_count"], 10);
+    assert_eq!(by["aggs"]["agg"]["terms"]["field"], "TargetUserName");
+    assert_eq!(by["aggs"]["agg"]["terms"]["min_doc_count"], 10);
     assert_eq!(
-        json["condition"]["compare"]["ctx.payload.aggregations.by.buckets.0.agg.value"]["gte"],
+        json["condition"]["compare"]["ctx.payload.aggregations.by.buckets.0.agg.buckets.0.doc_count"]
+            ["gte"],
         10
     );
+    assert_eq!(
+        json["actions"]["send_email"]["email"]["body"],
+        "Hits:\n{{#aggregations.agg.buckets}}\n {{key}} {{doc_count}}\n\n{{#by.buckets}}\n-- {{key}} {{doc_count}}\n{{/by.buckets}}\n\n{{/aggregations.agg.buckets}}\n"
+    );
+    // `<` orders the buckets upwards and sets no minimum count.
+    let less = rule.replace(">= 10", "< 3");
+    let watch = convert_text("xpack-watcher", &less, None).unwrap();
+    assert!(watch.contains("\"_count\": \"asc\""), "{watch}");
+    assert!(!watch.contains("min_doc_count"), "{watch}");
+    assert!(watch.contains("\"lt\": 3"), "{watch}");
+    // `| near`: sigmac's watch of the search before the pipe, alerting on any hit.
+    let near = "title: Near\nid: 11111111-2222-3333-4444-555555555556\nlogsource: {product: windows}\ndetection:\n  a:\n    EventID: 4625\n  b:\n    EventID: 4624\n  timeframe: 5m\n  condition: a | near b\n";
+    let watch = convert_text("xpack-watcher", near, None).unwrap();
+    let body = watch
+        .split_once("<<EOF\n")
+        .unwrap()
+        .1
+        .strip_suffix("\nEOF\n\n")
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(json["metadata"]["query"], "EventID:\"4625\"");
+    assert_eq!(json["trigger"]["schedule"]["interval"], "5m");
+    assert_eq!(
+        json["condition"]["compare"]["ctx.payload.hits.total"]["not_eq"],
+        0
+    );
+    for target in ["es-qs", "graylog"] {
+        let e = convert_text(target, near, None).unwrap_err();
+        assert!(e.contains("near"), "{e}");
+    }
     // es-qs and graylog cannot aggregate.
     for target in ["es-qs", "graylog"] {
         let e = convert_text(target, &rule, None).unwrap_err();

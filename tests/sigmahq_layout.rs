@@ -257,3 +257,35 @@ fn convert_at_the_root_reads_every_rules_folder_and_check_of_dot_passes() {
         "{stdout}"
     );
 }
+
+#[test]
+fn only_folders_from_the_input_root_down_retire_a_rule() {
+    // The whole checkout sits under a folder named `unsupported/`: that says nothing about
+    // its rules, which are walked from `rules/` or the checkout's root.
+    let outer = tempfile::tempdir().expect("tempdir");
+    let dir = checkout();
+    let root = outer.path().join("unsupported/sigma");
+    std::fs::create_dir_all(root.parent().expect("parent")).expect("mkdir");
+    std::fs::rename(dir.path(), &root).expect("move the checkout");
+    let site = outer.path().join("site");
+    let output = sigwiki(&root)
+        .args(["build", "rules", "deprecated", "unsupported", "-o"])
+        .arg(&site)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let main = std::fs::read_to_string(site.join("rules/windows/process_creation/proc_a.md"))
+        .expect("main page");
+    assert!(!main.contains("Unsupported rule"), "{main}");
+    // A walked folder named `unsupported` (here with a rule whose status is `test`) counts.
+    let unsupported =
+        std::fs::read_to_string(site.join("rules/windows/proc_unsup.md")).expect("page");
+    assert!(
+        unsupported.starts_with("> **Unsupported rule.**"),
+        "{unsupported}"
+    );
+    let layer = std::fs::read_to_string(site.join("navigator-layer.json")).expect("layer");
+    assert!(layer.contains("T1059"), "{layer}");
+    assert!(!layer.contains("T1053"), "{layer}");
+}

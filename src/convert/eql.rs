@@ -158,12 +158,19 @@ impl Dialect for Eql {
         out
     }
 
-    /// Lucene regular expressions (EQL's `regex~`) have no inline flags: `(?i)`, which the
-    /// reference prefixes, is read as a literal `?i`, so its clause never matches. The flags
-    /// that `regex~` already implies are left out: it ignores case (`i`) and its `.` matches
-    /// newlines (`s`). `m` it cannot express; [`Eql::convert_re`] refuses it.
-    fn value_re(&self, pattern: &str, _flags: RegexFlags) -> String {
-        let mut out = String::with_capacity(pattern.len() + 4);
+    /// The flags as pySigma writes them, a `(?is)` prefix (`m` never gets here: see
+    /// [`Eql::convert_re`]), so the rule's flags stay in the query rather than being dropped
+    /// unseen. Caveat, as for the `lucene` and `esql` targets, which write the same prefix:
+    /// where Elasticsearch evaluates `regex~` with Lucene's regular expressions, which have no
+    /// inline flags, the prefix reads as the text `?is`; the flags themselves are what `regex~`
+    /// does anyway there (it ignores case, and Lucene's `.` matches a newline).
+    fn value_re(&self, pattern: &str, flags: RegexFlags) -> String {
+        let mut out = String::with_capacity(pattern.len() + 8);
+        if !flags.is_empty() {
+            out.push_str("(?");
+            out.push_str(&flags.letters());
+            out.push(')');
+        }
         push_escaped(&mut out, pattern);
         out
     }

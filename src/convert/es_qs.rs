@@ -23,8 +23,8 @@ impl Backend for EsQs {
         legacy::support(feature)
     }
 
-    /// sigmac predates Sigma filters and correlations (see [`Backend::tunes_converted_rules`]).
-    fn tunes_converted_rules(&self) -> bool {
+    /// sigmac predates correlations (see [`Backend::honours_correlation_generate`]).
+    fn honours_correlation_generate(&self) -> bool {
         false
     }
 

@@ -199,12 +199,13 @@ pub trait Backend: Send + Sync {
     /// included.
     fn render(&self, input: &ConvertInput<'_>) -> Result<String, ConvertError>;
 
-    /// Whether `sigwiki convert` applies Sigma v2 rule-set semantics for this target: filters
-    /// tune the rules they name, and a rule a `generate: false` correlation uses prints nothing.
-    /// pySigma does both; sigmac 0.23.1, which the legacy targets reproduce byte for byte,
-    /// predates filters and correlations and prints every rule file as it stands, so those
-    /// targets say no. Site pages apply filters on every target either way.
-    fn tunes_converted_rules(&self) -> bool {
+    /// Whether `sigwiki convert` leaves out a rule every correlation of which leaves
+    /// `generate` false, as pySigma does (only the correlation raises alerts). sigmac 0.23.1,
+    /// which the legacy targets reproduce byte for byte, predates correlations and printed every
+    /// rule file as it stands; es-qs and graylog cannot convert a correlation at all, so hiding
+    /// its rules would leave nothing. Those targets say no. Filters tune the rules they name on
+    /// every target, in `convert` as on pages.
+    fn honours_correlation_generate(&self) -> bool {
         true
     }
 
@@ -253,16 +254,17 @@ pub fn convert_file_output(
     rules: &RuleSet,
     preprocess: Preprocess<'_>,
 ) -> Result<String, ConvertError> {
-    let tunes = backend.tunes_converted_rules();
+    let generate = backend.honours_correlation_generate();
     let printed = |document: &Document| {
         let filter = matches!(document.kind, SigmaKind::Filter(_));
-        let taken_by_correlation = tunes && rules.is_generated_only_by_correlation(file, document);
+        let taken_by_correlation =
+            generate && rules.is_generated_only_by_correlation(file, document);
         !filter && !taken_by_correlation
     };
     if file.documents.iter().all(|d| !printed(d)) && !file.has_errors() {
         return Ok(String::new());
     }
-    convert_documents(backend, file, rules, preprocess, printed, tunes)
+    convert_documents(backend, file, rules, preprocess, printed)
 }
 
 /// [`convert_file`] with a field mapping applied to each document first.
@@ -273,7 +275,7 @@ pub fn convert_file_with(
     mapping: Option<&mapping::FieldMapping>,
 ) -> Result<String, ConvertError> {
     let preprocess = mapping.map_or(Preprocess::None, Preprocess::Mapping);
-    convert_documents(backend, file, rules, preprocess, |_| true, true)
+    convert_documents(backend, file, rules, preprocess, |_| true)
 }
 
 /// What is applied to each document before a backend renders it.
@@ -296,11 +298,11 @@ pub fn convert_file_preprocessed(
     rules: &RuleSet,
     preprocess: Preprocess<'_>,
 ) -> Result<String, ConvertError> {
-    convert_documents(backend, file, rules, preprocess, |_| true, true)
+    convert_documents(backend, file, rules, preprocess, |_| true)
 }
 
 /// Converts the documents of `file` that `include` selects, each tuned by the filters that
-/// apply to it (when `tune`, as a rule collection applies its filters before any pipeline) and
+/// apply to it (as a rule collection applies its filters before any pipeline) and
 /// then preprocessed (mapped, or run through the pipelines).
 fn convert_documents(
     backend: &dyn Backend,
@@ -308,7 +310,6 @@ fn convert_documents(
     rules: &RuleSet,
     preprocess: Preprocess<'_>,
     include: impl Fn(&Document) -> bool,
-    tune: bool,
 ) -> Result<String, ConvertError> {
     if let Some(d) = file.diagnostics.iter().find(|d| d.is_error()) {
         return Err(ConvertError {
@@ -319,11 +320,7 @@ fn convert_documents(
     }
     let mut outputs = Vec::with_capacity(file.documents.len());
     for document in file.documents.iter().filter(|d| include(d)) {
-        let tuned = if tune {
-            rules.tuned(file, document)
-        } else {
-            None
-        };
+        let tuned = rules.tuned(file, document);
         let document = tuned.as_ref().unwrap_or(document);
         let output = match preprocess {
             Preprocess::None => convert(backend, &ConvertInput::plain(file, document, rules))?,

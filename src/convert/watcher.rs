@@ -7,18 +7,25 @@
 //! removed), with `-2`, `-3`… when several watches of one file would share it. The query is
 //! the `es-qs` query of the shared legacy engine.
 //!
+//! A rule's Sigma 1 aggregation is watched as sigmac watched it, byte for byte:
+//! - `| count(G) by F > n` (and `>=`, `<`, `<=`): `terms` aggregations on `F` and `G` ordered
+//!   by document count, with `min_doc_count`, the comparison on the first bucket's
+//!   `doc_count`, and the mail body listing `aggregations.by.buckets`; any function counts
+//!   documents (sigmac ignored `sum`, `avg`…, and `count(G)` counts the most frequent value of
+//!   `G` rather than distinct ones), the schedule follows `timeframe` and the search looks
+//!   back 30 minutes whatever it is;
+//! - `a | near b`: the watch of `a` alone, alerting on any hit (sigmac dropped the `near`
+//!   part, so the watch is wider than the rule: it does not wait for `b`).
+//!
 //! Beyond sigmac:
-//! - `| count() by F > n` keeps sigmac's `terms` aggregation and `compare` condition on the
-//!   first bucket (ordered so that it is the extreme one); `count(G)`, `min`, `max`, `avg` and
-//!   `sum` get the metric aggregation they name (sigmac counted the documents of the most
-//!   frequent value instead), with the buckets ordered by it; `==` is tested on every bucket
-//!   (`array_compare` with `some`); the mail body reads the buckets under `ctx.payload`, where
-//!   Watcher puts them (sigmac's `aggregations.by.buckets` rendered nothing); and the search
-//!   looks back over the rule's `timeframe` (sigmac always used 30 minutes);
+//! - `| … == n`, which sigmac could not convert: the metric aggregation the function names
+//!   (`cardinality` for `count(G)`), tested on every bucket (`array_compare` with `some`),
+//!   looking back over the `timeframe`;
 //! - correlation rules (`event_count`, `value_count`, `value_sum`, `value_avg`, `temporal`)
 //!   become one watch over the queries of the rules they name, with the matching
 //!   aggregation, `group-by` as a `terms` (one field) or `multi_terms` (several) aggregation,
-//!   and the `timespan` as look-back and schedule.
+//!   the `timespan` as look-back and schedule, and a mail body reading the buckets under
+//!   `ctx.payload`, where Watcher puts them.
 
 use std::fmt::Write as _;
 
@@ -43,13 +50,14 @@ impl Backend for XpackWatcher {
 
     fn support(&self, feature: Feature) -> Support {
         match feature {
-            Feature::Aggregation | Feature::Correlation => Support::Yes,
+            // `| near` as sigmac watched it: see `render`.
+            Feature::Aggregation | Feature::Correlation | Feature::Near => Support::Yes,
             other => legacy::support(other),
         }
     }
 
-    /// sigmac predates Sigma filters and correlations (see [`Backend::tunes_converted_rules`]).
-    fn tunes_converted_rules(&self) -> bool {
+    /// sigmac predates correlations (see [`Backend::honours_correlation_generate`]).
+    fn honours_correlation_generate(&self) -> bool {
         false
     }
 
@@ -73,37 +81,47 @@ impl Backend for XpackWatcher {
                     if let Some(timeframe) = &rule.detection.timeframe {
                         watch.interval = timeframe.clone();
                     }
-                    if let Some(aggregation) = &condition.aggregation {
-                        let Aggregation::Function {
+                    match &condition.aggregation {
+                        None => {}
+                        // sigmac's watch of `a | near b`: the search before the `|`, alerting
+                        // on any hit (its near aggregation has no threshold to compare).
+                        Some(Aggregation::Near { .. }) => {}
+                        Some(Aggregation::Function {
                             function,
                             field,
                             group_by,
                             op,
                             threshold,
-                        } = aggregation
-                        else {
-                            return Err(input.error(
-                                "| near",
-                                &condition.path,
-                                "`| near` needs events to be correlated in time, which one watch search cannot do",
-                            ));
-                        };
-                        if let Some(timeframe) = &rule.detection.timeframe {
-                            watch.look_back = timeframe.clone();
+                        }) => {
+                            let threshold = threshold.as_i64().ok_or_else(|| {
+                                input.error(
+                                    condition.text.clone(),
+                                    &condition.path,
+                                    "the threshold of an aggregation must be an integer",
+                                )
+                            })?;
+                            let op = compare_of(*op);
+                            if op.order().is_some() {
+                                watch.sigmac_aggregate(
+                                    field.as_deref(),
+                                    group_by.as_deref(),
+                                    op,
+                                    threshold,
+                                );
+                            } else {
+                                // `==`, which sigmac could not convert: the metric the
+                                // function names, tested on every bucket.
+                                if let Some(timeframe) = &rule.detection.timeframe {
+                                    watch.look_back = timeframe.clone();
+                                }
+                                watch.aggregate(AggregationSpec {
+                                    metric: metric_of(*function, field.as_deref()),
+                                    group_by: group_by.iter().cloned().collect(),
+                                    op,
+                                    threshold,
+                                });
+                            }
                         }
-                        let threshold = threshold.as_i64().ok_or_else(|| {
-                            input.error(
-                                condition.text.clone(),
-                                &condition.path,
-                                "the threshold of an aggregation must be an integer",
-                            )
-                        })?;
-                        watch.aggregate(AggregationSpec {
-                            metric: metric_of(*function, field.as_deref()),
-                            group_by: group_by.iter().cloned().collect(),
-                            op: compare_of(*op),
-                            threshold,
-                        });
                     }
                     out.push_str(&watch.render(&id));
                     taken.push(id);
@@ -297,7 +315,87 @@ impl Watch {
         }
     }
 
-    /// Adds an aggregation and the condition on it.
+    /// sigmac's aggregation of a rule's `| count(G) by F op n` (`op` one of `>`, `>=`, `<`,
+    /// `<=`): a `terms` aggregation on `F` (named `by`) holding one on `G` (named `agg`), each
+    /// ordered by document count (descending for `>`/`>=`, so that the first bucket is the
+    /// largest) with `min_doc_count` for `>`/`>=`, and the comparison on the first bucket's
+    /// `doc_count`; without either field, on the number of hits. Whatever the function
+    /// (`sum`, `avg`… included), sigmac counted documents, and the look-back stays 30 minutes
+    /// whatever the `timeframe` (only the schedule follows it).
+    fn sigmac_aggregate(
+        &mut self,
+        field: Option<&str>,
+        group_by: Option<&str>,
+        op: Compare,
+        threshold: i64,
+    ) {
+        let order = op.order().unwrap_or("desc");
+        let terms = |field: &str| {
+            let mut terms: Vec<(Key, Json)> = vec![
+                ("field".into(), Json::Str(field.to_string())),
+                ("size".into(), Json::Int(10)),
+                ("order".into(), obj([("_count", Json::Str(order.into()))])),
+            ];
+            match op {
+                Compare::Gt => terms.push((
+                    "min_doc_count".into(),
+                    Json::Int(threshold.saturating_add(1)),
+                )),
+                Compare::Gte => terms.push(("min_doc_count".into(), Json::Int(threshold))),
+                _ => {}
+            }
+            vec![("terms".into(), Json::Obj(terms))]
+        };
+        let mut aggs: Option<Json> = None;
+        let mut location = String::new();
+        let mut buckets: Vec<String> = Vec::new();
+        if let Some(field) = field {
+            aggs = Some(obj([("agg", Json::Obj(terms(field)))]));
+            location.push_str("agg.buckets.0.");
+            buckets.push("agg.buckets".into());
+        }
+        if let Some(group) = group_by {
+            let mut by = terms(group);
+            if let Some(inner) = aggs.take() {
+                by.push(("aggs".into(), inner));
+            }
+            aggs = Some(obj([("by", Json::Obj(by))]));
+            location.insert_str(0, "by.buckets.0.");
+            buckets.push("by.buckets".into());
+        }
+        let Some(aggs) = aggs else {
+            self.condition = compare("ctx.payload.hits.total", op, threshold);
+            return;
+        };
+        self.aggs = Some(aggs);
+        self.condition = compare(
+            format!("ctx.payload.aggregations.{location}doc_count"),
+            op,
+            threshold,
+        );
+        // sigmac's mail body: a section per bucket list, the first one's path under
+        // `aggregations` (not `ctx.payload.aggregations`, so Watcher renders it empty), each
+        // level indented by two dashes more.
+        buckets[0].insert_str(0, "aggregations.");
+        let opening: Vec<String> = buckets
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                format!(
+                    "{{{{#{b}}}}}\n{} {{{{key}}}} {{{{doc_count}}}}\n",
+                    "-".repeat(2 * i)
+                )
+            })
+            .collect();
+        let closing: Vec<String> = buckets
+            .iter()
+            .rev()
+            .map(|b| format!("{{{{/{b}}}}}\n"))
+            .collect();
+        self.body = format!("Hits:\n{}{}", opening.join("\n"), closing.join("\n"));
+    }
+
+    /// Adds an aggregation and the condition on it (correlations, and `==` on a rule).
     fn aggregate(&mut self, spec: AggregationSpec) {
         let AggregationSpec {
             metric,

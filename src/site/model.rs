@@ -77,13 +77,24 @@ pub struct RuleEntry {
 
 /// Why a rule is retired, if it is: it sits in a `deprecated/` or `unsupported/` folder (where
 /// SigmaHQ keeps rules it no longer maintains or that no backend can convert), or has that
-/// `status`.
-pub fn retired(path: &std::path::Path, status: Option<&'static str>) -> Option<&'static str> {
+/// `status`. Only the folders the user handed over count: the walked folder itself (or the
+/// folder of a file named directly) and those below it, the ones `relative` spans. A folder
+/// above the input root, like a checkout kept under `~/unsupported/`, says nothing about
+/// the rules inside it.
+pub fn retired(
+    path: &std::path::Path,
+    relative: &std::path::Path,
+    status: Option<&'static str>,
+) -> Option<&'static str> {
     if let Some(status @ ("deprecated" | "unsupported")) = status {
         return Some(status);
     }
-    path.parent()?
-        .components()
+    // `path` is the walked folder joined with `relative`, so the last as many folders of its
+    // parent as `relative` has components are the walked folder and the folders below it.
+    let folders: Vec<_> = path.parent()?.components().collect();
+    let below_root = relative.components().count();
+    folders[folders.len().saturating_sub(below_root)..]
+        .iter()
         .rev()
         .find_map(|c| match c.as_os_str().to_str() {
             Some("deprecated") => Some("deprecated"),
@@ -200,7 +211,7 @@ pub fn entry(
         references: meta.references.clone(),
         falsepositives: meta.falsepositives.clone(),
         enrichment,
-        retired: retired(&file.path, meta.status.map(|s| s.name())),
+        retired: retired(&file.path, &file.relative, meta.status.map(|s| s.name())),
         regression: Vec::new(),
         events_check: Vec::new(),
     })
@@ -682,5 +693,68 @@ pub fn path_segment(text: &str) -> String {
         "x".to_string()
     } else {
         trimmed.chars().take(80).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retired;
+    use std::path::Path;
+
+    #[test]
+    fn retired_looks_at_the_input_root_and_below_only() {
+        // Found under the walked `deprecated/` folder.
+        assert_eq!(
+            retired(
+                Path::new("sigma/deprecated/windows/a.yml"),
+                Path::new("windows/a.yml"),
+                None
+            ),
+            Some("deprecated")
+        );
+        // Found when the checkout's root is walked.
+        assert_eq!(
+            retired(
+                Path::new("/src/sigma/unsupported/linux/b.yml"),
+                Path::new("unsupported/linux/b.yml"),
+                None
+            ),
+            Some("unsupported")
+        );
+        // A file named directly inside a deprecated folder.
+        assert_eq!(
+            retired(Path::new("deprecated/c.yml"), Path::new("c.yml"), None),
+            Some("deprecated")
+        );
+        // Folders above the input root say nothing.
+        assert_eq!(
+            retired(
+                Path::new("/home/me/unsupported/sigma/rules/windows/d.yml"),
+                Path::new("rules/windows/d.yml"),
+                None
+            ),
+            None
+        );
+        assert_eq!(
+            retired(
+                Path::new("/deprecated/work/rules/e.yml"),
+                Path::new("e.yml"),
+                None
+            ),
+            None
+        );
+        // The status decides wherever the file is.
+        assert_eq!(
+            retired(
+                Path::new("rules/f.yml"),
+                Path::new("f.yml"),
+                Some("deprecated")
+            ),
+            Some("deprecated")
+        );
+        assert_eq!(
+            retired(Path::new("rules/g.yml"), Path::new("g.yml"), Some("stable")),
+            None
+        );
     }
 }
