@@ -60,6 +60,9 @@ pub struct CompiledCorrelation {
 /// A (rule, variant) pair an index entry points at.
 type Target = (u32, u16);
 
+/// Clauses of atom ids: each must hold, by one of its atoms.
+type AtomClauses = Box<[Box<[u32]>]>;
+
 /// The targets one index key (a channel and event ID, a channel, an event ID, any Windows
 /// event, or an event without a channel) selects.
 #[derive(Debug, Default)]
@@ -96,7 +99,7 @@ pub struct Engine {
     /// Per atom, the gated targets whose first clause holds it.
     postings: Vec<Vec<u32>>,
     /// Per target, the clauses of atoms an event it matches holds (`None`: always tested).
-    clauses: Vec<Option<Box<[Box<[u32]>]>>>,
+    clauses: Vec<Option<AtomClauses>>,
 }
 
 /// Per-thread state of evaluation, reused across events.
@@ -307,7 +310,7 @@ impl Engine {
                 u32::try_from(atoms.len() - 1).unwrap_or(u32::MAX)
             })
         };
-        let mut clauses: Vec<Option<Box<[Box<[u32]>]>>> = targets
+        let mut clauses: Vec<Option<AtomClauses>> = targets
             .iter()
             .map(|&(rule, variant)| {
                 let required =

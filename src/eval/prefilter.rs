@@ -77,11 +77,13 @@ struct TextAtom {
     anchor: Anchor,
 }
 
+/// One node of a [`Trie`]: children sorted by byte, and the atoms of the literal ending there.
+type TrieNode = (Vec<(u8, u32)>, Vec<u32>);
+
 /// A byte trie: literals walked from a value's start (prefixes) or its end (suffixes).
 #[derive(Debug, Default)]
 struct Trie {
-    /// Per node: children sorted by byte, and the atoms of the literal ending there.
-    nodes: Vec<(Vec<(u8, u32)>, Vec<u32>)>,
+    nodes: Vec<TrieNode>,
 }
 
 impl Trie {
