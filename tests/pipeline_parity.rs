@@ -124,6 +124,28 @@ fn refusal_kind(message: &str) -> String {
     "other".to_string()
 }
 
+/// Every document of `file` through the chain and the backend: the queries, or the first
+/// refusal's message.
+fn convert_with(
+    chain: &Chain,
+    backend: &dyn sigwiki::convert::Backend,
+    file: &sigwiki::sigma::RuleFile,
+    loaded: &Loaded,
+) -> Result<String, String> {
+    let mut outputs = Vec::new();
+    for document in &file.documents {
+        let processed = chain.apply(document).map_err(|r| r.to_string())?;
+        let input = ConvertInput {
+            file,
+            document: &processed.document,
+            rules: &loaded.rules,
+            state: Some(&processed.state),
+        };
+        outputs.push(convert(backend, &input).map_err(|e| e.to_string())?);
+    }
+    Ok(backend.join_outputs(outputs))
+}
+
 fn check_pair(target: &str, pipeline: &str) {
     let pair = format!("{target}+{pipeline}");
     let Some((shared, loaded)) = corpus() else {
@@ -149,20 +171,7 @@ fn check_pair(target: &str, pipeline: &str) {
         let Some(reference) = references.get(&rule) else {
             continue;
         };
-        let ours: Result<String, String> = (|| {
-            let mut outputs = Vec::new();
-            for document in &file.documents {
-                let processed = chain.apply(document).map_err(|r| r.to_string())?;
-                let input = ConvertInput {
-                    file,
-                    document: &processed.document,
-                    rules: &loaded.rules,
-                    state: Some(&processed.state),
-                };
-                outputs.push(convert(backend, &input).map_err(|e| e.to_string())?);
-            }
-            Ok(outputs.join("\n"))
-        })();
+        let ours = convert_with(&chain, backend, file, loaded);
         let differs = match reference.status.as_str() {
             "ok" if unparseable.contains(&rule) => continue,
             "ok" => {
