@@ -3,7 +3,8 @@
 //
 // Usage: node check_kql.js <folder holding node_modules/@kusto/language-service-next>
 // Reads JSON lines {"rule": ..., "query": ...} on stdin; each query is parsed as
-// `T | where <query>` (the shape of pySigma's kusto output without a pipeline) and every
+// `T | where <query>` (the shape of pySigma's kusto output without a pipeline), or as it
+// stands when the line also has `"whole": true` (a pipeline's `Table | where ...`), and every
 // syntax diagnostic is reported: one JSON line {"rule": ..., "error": ...} on stdout per
 // rejected query. `KustoCode.Parse` runs no semantic analysis (no schema is given), so the
 // diagnostics are syntax errors only. Exits 0 when every line was checked.
@@ -20,12 +21,13 @@ const pkg = path.join(path.resolve(dir), 'node_modules', '@kusto', 'language-ser
 require(path.join(pkg, 'bridge.js'));
 require(path.join(pkg, 'Kusto.Language.Bridge.js'));
 
-function check(query) {
-  const code = Kusto.Language.KustoCode.Parse('T | where ' + query);
+function check(query, whole) {
+  const prefix = whole ? '' : 'T | where ';
+  const code = Kusto.Language.KustoCode.Parse(prefix + query);
   const diagnostics = Bridge.toArray(code.GetDiagnostics());
   if (diagnostics.length === 0) return null;
   return diagnostics
-    .map((d) => `${d.Code} ${d.Message} (at ${d.Start - 'T | where '.length})`)
+    .map((d) => `${d.Code} ${d.Message} (at ${d.Start - prefix.length})`)
     .join('; ');
 }
 
@@ -36,7 +38,7 @@ input.on('line', (line) => {
   if (!line.trim()) return;
   const item = JSON.parse(line);
   checked += 1;
-  const message = check(item.query);
+  const message = check(item.query, item.whole === true);
   if (message !== null) {
     rejected += 1;
     process.stdout.write(JSON.stringify({ rule: item.rule, error: message }) + '\n');
