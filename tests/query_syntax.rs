@@ -4,8 +4,10 @@
 //! when present) are converted with each registered backend, document by document, and every
 //! query is checked: `es-qs`, `graylog`, `lucene` and the query inside each `xpack-watcher` watch
 //! with luqum 1.0.0 (Lucene), `eql` with Elastic's `eql` 1.0.1 in Elasticsearch syntax, `kusto`
-//! with Microsoft's `@kusto/language-service-next` 12.4.1 as `T | where <query>`. Refused
-//! conversions are not checked here (parity and golden tests cover them).
+//! with Microsoft's `@kusto/language-service-next` 12.4.1 as `T | where <query>`. The queries
+//! written through processing pipelines are checked the same way for the target+pipeline pairs
+//! of `pipeline_syntax_tests!`. Refused conversions are not checked here (parity and golden
+//! tests cover them).
 //!
 //! The validators are small scripts in `tests/query_syntax/` that read JSON lines
 //! `{"rule", "query"}` and print one JSON line `{"rule", "error"}` per rejected query; each is
@@ -29,6 +31,7 @@ use std::sync::OnceLock;
 
 use sigwiki::convert::{ConvertInput, backend, convert};
 use sigwiki::load::{Loaded, load};
+use sigwiki::pipeline::Chain;
 use sigwiki::sigma::{ParseOptions, SigmaKind};
 
 /// A real parser of a query language.
@@ -304,10 +307,12 @@ fn corpus() -> Option<&'static Loaded> {
         .as_ref()
 }
 
-/// Every query `target` emits for the rules of `set`, labelled `<label>:<path>[#<document>]`;
-/// plus the documents whose output holds no readable query (a failure of its own).
+/// Every query `target` emits for the rules of `set` (run through `chain` first, when given),
+/// labelled `<label>:<path>[#<document>]`; plus the documents whose output holds no readable
+/// query (a failure of its own).
 fn collect(
     target: &str,
+    chain: Option<&Chain>,
     label: &str,
     set: &Loaded,
     items: &mut Vec<Item>,
@@ -323,11 +328,19 @@ fn collect(
             } else {
                 format!("{label}:{path}")
             };
+            let processed = match chain.map(|c| c.apply(document)) {
+                None => None,
+                Some(Ok(processed)) => Some(processed),
+                Some(Err(_)) => {
+                    refused += 1;
+                    continue;
+                }
+            };
             let input = ConvertInput {
                 file,
-                document,
+                document: processed.as_ref().map_or(document, |p| &p.document),
                 rules: &set.rules,
-                state: None,
+                state: processed.as_ref().map(|p| &p.state),
             };
             let Ok(output) = convert(backend, &input) else {
                 refused += 1;
@@ -372,7 +385,21 @@ fn collect(
 }
 
 fn check_target(target: &str) {
-    let test = format!("query syntax of {target}");
+    check_target_through(target, &[]);
+}
+
+/// The query syntax of `target` after the pipelines `pipelines` (built-in names).
+fn check_target_through(target: &str, pipelines: &[&str]) {
+    let label = std::iter::once(target)
+        .chain(pipelines.iter().copied())
+        .collect::<Vec<_>>()
+        .join("+");
+    let chain = (!pipelines.is_empty()).then(|| {
+        let specs: Vec<String> = pipelines.iter().map(|p| p.to_string()).collect();
+        Chain::load(&specs).unwrap_or_else(|e| panic!("pipelines of {label} load: {e}"))
+    });
+    let chain = chain.as_ref();
+    let test = format!("query syntax of {label}");
     if backend(target).is_none() {
         eprintln!("skipped: {test}: backend {target} not registered");
         return;
@@ -388,13 +415,14 @@ fn check_target(target: &str) {
     let mut items = Vec::new();
     let mut broken = Vec::new();
     let (golden_converted, golden_refused) =
-        collect(target, "golden", golden(), &mut items, &mut broken);
+        collect(target, chain, "golden", golden(), &mut items, &mut broken);
     let mut summary = format!(
-        "{target}: golden rules: {golden_converted} documents converted, {golden_refused} refused"
+        "{label}: golden rules: {golden_converted} documents converted, {golden_refused} refused"
     );
     match corpus() {
         Some(corpus) => {
-            let (converted, refused) = collect(target, "corpus", corpus, &mut items, &mut broken);
+            let (converted, refused) =
+                collect(target, chain, "corpus", corpus, &mut items, &mut broken);
             summary.push_str(&format!(
                 "; corpus: {converted} documents converted, {refused} refused"
             ));
@@ -430,12 +458,12 @@ fn check_target(target: &str) {
     }
     assert!(
         broken.is_empty(),
-        "{target}: outputs without a readable query:\n{}",
+        "{label}: outputs without a readable query:\n{}",
         broken.join("\n")
     );
     assert!(
         rejections.is_empty(),
-        "{target}: {} queries do not parse:\n{}",
+        "{label}: {} queries do not parse:\n{}",
         rejections.len(),
         report.join("\n")
     );
@@ -454,6 +482,19 @@ syntax_tests! {
     query_syntax_lucene => "lucene",
     query_syntax_eql => "eql",
     query_syntax_kusto => "kusto",
+}
+
+/// Target and pipelines whose queries are checked too (the pipeline parity pairs with a parser).
+macro_rules! pipeline_syntax_tests {
+    ($($name:ident => $target:literal => [$($pipeline:literal),+]),* $(,)?) => {
+        $( #[test] fn $name() { check_target_through($target, &[$($pipeline),+]); } )*
+    };
+}
+
+pipeline_syntax_tests! {
+    query_syntax_lucene_ecs_windows => "lucene" => ["ecs_windows"],
+    query_syntax_eql_ecs_windows => "eql" => ["ecs_windows"],
+    query_syntax_lucene_sysmon => "lucene" => ["sysmon"],
 }
 
 // ---------------------------------------------------------------------------------------------
