@@ -247,8 +247,13 @@ pub struct TestArgs {
 /// `sigwiki check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Rule files and folders (default: `rules/`).
+    /// Rule files and folders (default: `rules/`). A YAML file given by name that holds a
+    /// processing pipeline (`transformations:`) is checked as one.
     pub paths: Vec<PathBuf>,
+    /// A processing pipeline to check: a pySigma pipeline file, or the name of a built-in one.
+    /// Repeatable.
+    #[arg(short = 'p', long = "pipeline", value_name = "NAME|FILE")]
+    pub pipelines: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiagnosticFormat::Text)]
     pub format: DiagnosticFormat,

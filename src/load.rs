@@ -6,7 +6,7 @@ use crate::sigma::{Diagnostic, ParseOptions, RuleFile, RuleSet, parse_file};
 use crate::walk::{InputFile, WalkError, par_map_files};
 
 /// A loaded rule set and the paths the walk skipped.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Loaded {
     /// The parsed files.
     pub rules: RuleSet,

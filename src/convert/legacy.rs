@@ -106,6 +106,9 @@ pub fn support(feature: Feature) -> Support {
         Feature::Placeholder => Support::No(
             "`%name%` stands for a list kept outside the rule (user groups, server names…) and a Lucene query has no variables; replace the placeholders with their values before converting",
         ),
+        Feature::QueryExpression => Support::No(
+            "sigmac predates pipeline query expressions: they are written for the pySigma targets' languages (lucene, splunk, eql, esql, kusto)",
+        ),
         Feature::TimePart => Support::No(
             "a Lucene query cannot extract the hour, day, week, month or year of a date field",
         ),

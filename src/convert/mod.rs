@@ -55,6 +55,8 @@ pub enum Feature {
     Neq,
     /// `|expand` placeholders.
     Placeholder,
+    /// Query parts a pipeline put in for placeholders (`query_expression_placeholders`).
+    QueryExpression,
     /// Time modifiers (`|hour` …).
     TimePart,
     /// YAML booleans as values.
@@ -89,6 +91,9 @@ impl Feature {
             Feature::Cased => "case-sensitive matching (`|cased`)",
             Feature::Neq => "`|neq`",
             Feature::Placeholder => "placeholders (`|expand`)",
+            Feature::QueryExpression => {
+                "query expressions of a pipeline (`query_expression_placeholders`)"
+            }
             Feature::TimePart => "time modifiers (`|hour`, `|day`…)",
             Feature::Bool => "boolean values",
             Feature::Null => "null values",
@@ -454,6 +459,7 @@ fn item_features(item: &FieldMatch, add: &mut impl FnMut(Feature, &NodePath)) {
             Value::Bool(_) => add(Feature::Bool, path),
             Value::Null => add(Feature::Null, path),
             Value::String(s) if s.has_placeholders() => add(Feature::Placeholder, path),
+            Value::QueryExpression { .. } => add(Feature::QueryExpression, path),
             _ => {}
         }
     }

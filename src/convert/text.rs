@@ -13,7 +13,7 @@ use crate::sigma::condition::{AggregateFunction, AggregateOp};
 use crate::sigma::condition::{Quantifier, SelectorTarget};
 use crate::sigma::diagnostic::NodePath;
 use crate::sigma::rule::Timespan;
-use crate::sigma::value::{Cidr, CompareOp, Number, RegexFlags};
+use crate::sigma::value::{Cidr, CompareOp, Number, RegexFlags, fill_query_expression};
 use crate::sigma::{
     Aggregation, Combine, ConditionExpr, CorrelationRule, Detection, FieldMatch, Modifier, Piece,
     SearchBody, SearchIdentifier, SigmaKind, SigmaString, Value,
@@ -100,6 +100,8 @@ pub enum Val<'a> {
     Compare(CompareOp, &'a Number),
     /// `|fieldref`.
     FieldRef(&'a str),
+    /// A pipeline's query expression (`expression`, `id`).
+    QueryExpr(&'a str, &'a str),
     /// The variants one value expanded into (`windash`, `base64offset`): OR-ed as a group.
     Expansion(Vec<Val<'a>>),
 }
@@ -118,6 +120,7 @@ impl Val<'_> {
             Val::Exists(_) => "existence check",
             Val::Compare(..) => "comparison",
             Val::FieldRef(_) => "field reference",
+            Val::QueryExpr(..) => "query expression",
             Val::Expansion(_) => "expanded value",
         }
     }
@@ -459,9 +462,15 @@ pub trait Dialect: Sync + Send {
                 }
             }
             Cond::Not(arg) => self.convert_not(cx, arg, st),
-            Cond::Match(m) => match m.field {
-                Some(field) => self.convert_field(cx, field, m, st),
-                None => self.convert_keyword(cx, m, st),
+            Cond::Match(m) => match (m.field, &m.value) {
+                (field, Val::QueryExpr(expression, id)) => {
+                    let field = field.map(|f| self.field(f));
+                    fill_query_expression(expression, field.as_deref(), id)
+                        .map(Out::Text)
+                        .map_err(|message| cx.error_at(m, "query expression", message))
+                }
+                (Some(field), _) => self.convert_field(cx, field, m, st),
+                (None, _) => self.convert_keyword(cx, m, st),
             },
         }
     }
@@ -598,6 +607,11 @@ pub trait Dialect: Sync + Send {
             Val::Exists(e) => self.convert_exists(cx, field, *e, m, st),
             Val::Compare(op, n) => Ok(Out::Text(self.convert_compare(field, *op, n))),
             Val::FieldRef(other) => self.convert_fieldref(cx, field, other, m, st),
+            Val::QueryExpr(expression, id) => {
+                fill_query_expression(expression, Some(&self.field(field)), id)
+                    .map(Out::Text)
+                    .map_err(|message| cx.error_at(m, "query expression", message))
+            }
             Val::Expansion(values) => self.convert_expansion(cx, field, values, m, st),
         }
     }
@@ -1138,6 +1152,7 @@ fn value_of(value: &Value, cased: bool) -> Val<'_> {
         Value::Exists(e) => Val::Exists(*e),
         Value::Compare(op, n) => Val::Compare(*op, n),
         Value::FieldRef(f) => Val::FieldRef(f),
+        Value::QueryExpression { expression, id } => Val::QueryExpr(expression, id),
     }
 }
 

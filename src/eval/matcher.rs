@@ -304,6 +304,11 @@ impl Matcher {
             }
             Value::Compare(op, n) => Matcher::Compare(*op, n.as_f64()),
             Value::FieldRef(name) => Matcher::FieldRef(field_id(name)),
+            Value::QueryExpression { expression, .. } => {
+                return Err(Unevaluable(format!(
+                    "the query expression `{expression}` a pipeline put in is run by the SIEM, not by `sigwiki test`"
+                )));
+            }
         })
     }
 

@@ -493,6 +493,35 @@ fn transformation(ctx: &Ctx<'_>, type_name: &str, p: &mut Params<'_>) -> R<Trans
         "wildcard_placeholders" => {
             Transformation::WildcardPlaceholders(placeholder_filter(ctx, p)?)
         }
+        "query_expression_placeholders" => {
+            let expression = p.text(ctx, "expression")?;
+            crate::sigma::value::fill_query_expression(&expression, Some("field"), "id")
+                .map_err(|m| ctx.fail(&p.path("expression"), m))?;
+            let mapping = match p.get("mapping") {
+                None | Some(Yaml::Null) => BTreeMap::new(),
+                Some(Yaml::Mapping(map)) => {
+                    let at = p.path("mapping");
+                    map.iter()
+                        .map(|(k, v)| {
+                            let k = key_text(k);
+                            let v = text_of(ctx, v, &at.key(&k))?;
+                            Ok((k, v))
+                        })
+                        .collect::<R<BTreeMap<_, _>>>()?
+                }
+                Some(_) => {
+                    return Err(ctx.fail(
+                        &p.path("mapping"),
+                        "`mapping` is a map of placeholder name to identifier",
+                    ));
+                }
+            };
+            Transformation::QueryExpressionPlaceholders {
+                expression,
+                mapping,
+                filter: placeholder_filter(ctx, p)?,
+            }
+        }
         "set_state" => {
             let key = p.text(ctx, "key")?;
             let v = p.required(ctx, "val")?;
@@ -581,6 +610,7 @@ pub const SUPPORTED: &[&str] = &[
     "set_field",
     "value_placeholders",
     "wildcard_placeholders",
+    "query_expression_placeholders",
     "set_state",
     "rule_failure",
     "detection_item_failure",
@@ -778,11 +808,12 @@ fn state_op(ctx: &Ctx<'_>, p: &mut Params<'_>) -> R<StateOp> {
     })
 }
 
+/// `cond: any|all` of a value condition, which pySigma requires.
 fn quantifier(ctx: &Ctx<'_>, p: &mut Params<'_>) -> R<Quantifier> {
-    Ok(match p.opt_text(ctx, "cond")?.as_deref() {
-        None | Some("any") => Quantifier::Any,
-        Some("all") => Quantifier::All,
-        Some(other) => {
+    Ok(match p.text(ctx, "cond")?.as_str() {
+        "any" => Quantifier::Any,
+        "all" => Quantifier::All,
+        other => {
             return Err(ctx.fail(
                 &p.path("cond"),
                 format!("unknown `cond` `{other}` (expected any or all)"),

@@ -28,7 +28,7 @@ pub mod model;
 pub use model::{Pipeline, PipelineValue, ProcessingItem, Transformation};
 
 use crate::sigma::Document;
-use crate::sigma::diagnostic::{NodePath, Position};
+use crate::sigma::diagnostic::{Code, Diagnostic, NodePath, Position};
 
 /// The state pipelines set for a backend (`set_state`), per rule.
 pub type ProcessingState = BTreeMap<String, PipelineValue>;
@@ -105,6 +105,36 @@ impl fmt::Display for PipelineError {
             None => write!(f, "{}: {}", self.file.display(), self.message),
         }
     }
+}
+
+impl PipelineError {
+    /// The error as a diagnostic (`invalid-pipeline`), as `sigwiki check` prints it.
+    pub fn diagnostic(&self) -> Diagnostic {
+        let position = self.position.unwrap_or(Position { line: 1, column: 1 });
+        Diagnostic {
+            file: self.file.clone(),
+            line: position.line,
+            column: position.column,
+            severity: Code::InvalidPipeline.default_severity(),
+            code: Code::InvalidPipeline,
+            message: self.message.clone(),
+        }
+    }
+}
+
+/// Whether YAML text is a processing pipeline rather than Sigma documents: a top-level
+/// `transformations` key, and none of the keys that make a Sigma rule, correlation or filter.
+pub fn looks_like_pipeline(text: &str) -> bool {
+    let top_level = |key: &str| {
+        text.lines().any(|l| {
+            l.strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with(':'))
+        })
+    };
+    top_level("transformations")
+        && !top_level("detection")
+        && !top_level("correlation")
+        && !top_level("filter")
 }
 
 /// Why a pipeline refused a rule.

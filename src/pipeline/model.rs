@@ -388,6 +388,17 @@ pub enum Transformation {
     ValuePlaceholders(PlaceholderFilter),
     /// `wildcard_placeholders`: `%name%` → `*`.
     WildcardPlaceholders(PlaceholderFilter),
+    /// `query_expression_placeholders`: a value that is only `%name%` → a query part the
+    /// backend writes as it stands (a list lookup of the SIEM), with `{field}` and `{id}`
+    /// filled in.
+    QueryExpressionPlaceholders {
+        /// The expression, with `{field}` and `{id}`.
+        expression: String,
+        /// Placeholder name → what `{id}` becomes (default: the name itself).
+        mapping: BTreeMap<String, String>,
+        /// Which placeholders it handles.
+        filter: PlaceholderFilter,
+    },
     /// `set_state`: backend state (`query_table`, `index`…).
     SetState {
         /// Key.

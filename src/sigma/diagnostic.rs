@@ -146,6 +146,9 @@ codes! {
     NonStandardLogsource = "non-standard-logsource", Warning;
     /// A filter whose log source does not cover a rule it names, so it never applies to it.
     IneffectiveFilter = "ineffective-filter", Warning;
+    /// A processing pipeline file that cannot be used (bad YAML, unknown transformation type,
+    /// missing or mistyped parameter, bad regular expression…).
+    InvalidPipeline = "invalid-pipeline", Error;
 }
 
 impl fmt::Display for Code {

@@ -472,6 +472,43 @@ impl Cidr {
     }
 }
 
+/// A pipeline's query expression with `{field}` (the target's rendering of the item's field)
+/// and `{id}` filled in, `{{` and `}}` as single braces: what Python's `str.format` of the
+/// expression gives (pySigma's `SigmaQueryExpression`). A `{field}` without a field (a keyword item) is an error.
+pub fn fill_query_expression(
+    expression: &str,
+    field: Option<&str>,
+    id: &str,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(expression.len() + id.len());
+    let mut rest = expression;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if let Some(after) = tail.strip_prefix("{{").or_else(|| tail.strip_prefix("}}")) {
+            out.push_str(&tail[..1]);
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("{field}") {
+            let Some(field) = field else {
+                return Err(format!(
+                    "the query expression `{expression}` has a `{{field}}` but the item has no field"
+                ));
+            };
+            out.push_str(field);
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("{id}") {
+            out.push_str(id);
+            rest = after;
+        } else {
+            return Err(format!(
+                "the query expression `{expression}` has a brace that is not `{{field}}`, `{{id}}`, `{{{{` or `}}}}`"
+            ));
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 /// A detection value after modifiers are applied: what backends render.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -498,6 +535,15 @@ pub enum Value {
     Compare(CompareOp, Number),
     /// `|fieldref`: the value of another field of the same event.
     FieldRef(String),
+    /// A query part written by a processing pipeline (`query_expression_placeholders`) for a
+    /// `%name%` placeholder: `expression` with `{field}` (the item's field, as the target
+    /// writes field names) and `{id}` filled in by the backend.
+    QueryExpression {
+        /// The expression, with `{field}` and `{id}` to fill in (`{{`/`}}` stand for braces).
+        expression: String,
+        /// What `{id}` becomes (the placeholder's name, or its mapped identifier).
+        id: String,
+    },
 }
 
 impl Value {
@@ -515,6 +561,7 @@ impl Value {
             Value::Exists(_) => "exists check",
             Value::Compare(..) => "numeric comparison",
             Value::FieldRef(_) => "field reference",
+            Value::QueryExpression { .. } => "query expression",
         }
     }
 }
@@ -531,6 +578,7 @@ impl fmt::Display for Value {
             Value::Exists(b) => write!(f, "exists: {b}"),
             Value::Compare(op, n) => write!(f, "{}{n}", op.symbol()),
             Value::FieldRef(r) => write!(f, "field {r}"),
+            Value::QueryExpression { expression, id } => write!(f, "query {expression} ({id})"),
         }
     }
 }

@@ -4,7 +4,7 @@
 // Usage: node check_kql.js <folder holding node_modules/@kusto/language-service-next>
 // Reads JSON lines {"rule": ..., "query": ..., "full": ...} on stdin; each query is parsed as
 // `T | where <query>` (the shape of pySigma's kusto output without a pipeline), or as it is
-// with `"full": true` (`Table\n| where …`, the output after a Kusto pipeline), and every
+// with `"full": true` or `"whole": true` (`Table\n| where …`, the output after a Kusto pipeline), and every
 // syntax diagnostic is reported: one JSON line {"rule": ..., "error": ...} on stdout per
 // rejected query. `KustoCode.Parse` runs no semantic analysis (no schema is given), so the
 // diagnostics are syntax errors only. Exits 0 when every line was checked.
@@ -38,7 +38,7 @@ input.on('line', (line) => {
   if (!line.trim()) return;
   const item = JSON.parse(line);
   checked += 1;
-  const message = check(item.query, item.full === true);
+  const message = check(item.query, item.full === true || item.whole === true);
   if (message !== null) {
     rejected += 1;
     process.stdout.write(JSON.stringify({ rule: item.rule, error: message }) + '\n');
