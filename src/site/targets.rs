@@ -191,7 +191,7 @@ pub enum TargetError {
         /// The entry.
         entry: String,
         /// What is wrong with the file.
-        source: PipelineError,
+        source: Box<PipelineError>,
     },
     /// An entry with nothing in it, or an empty pipeline name (`splunk+`).
     #[error("{origin}: target entry `{entry}`: {problem}")]
@@ -301,7 +301,7 @@ pub fn resolve(
                     Pipeline::load(&location).map_err(|source| TargetError::BadPipeline {
                         origin: request.origin.clone(),
                         entry: entry.clone(),
-                        source,
+                        source: Box::new(source),
                     })?,
                 );
             if !pipeline.fits(backend.name()) {
