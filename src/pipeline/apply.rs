@@ -419,7 +419,13 @@ impl Run<'_> {
 
     /// Whether a processing item's detection-item and field-name conditions select `m`.
     fn item_matches(&self, item: &ProcessingItem, ident: &str, m: &FieldMatch) -> bool {
-        let tracked = self.item_applied.get(&(ident.to_string(), m.path.clone()));
+        // Looked up only for `processing_item_applied` conditions: the key costs an allocation.
+        let tracked = || {
+            if self.item_applied.is_empty() {
+                return None;
+            }
+            self.item_applied.get(&(ident.to_string(), m.path.clone()))
+        };
         let detection = item.detection_item_conditions.holds(|c| match c {
             DetectionItemCondition::MatchString {
                 pattern,
@@ -442,7 +448,7 @@ impl Run<'_> {
                 quantified(m, *cond, |v| matches!(v, Value::Null))
             }
             DetectionItemCondition::ProcessingItemApplied(id) => {
-                tracked.is_some_and(|ids| ids.contains(id))
+                tracked().is_some_and(|ids| ids.contains(id))
             }
             DetectionItemCondition::ProcessingState { key, value, op } => {
                 self.state_holds(key, value, *op)
@@ -453,7 +459,7 @@ impl Run<'_> {
         }
         item.field_name_conditions.holds(|c| match c {
             FieldNameCondition::ProcessingItemApplied(id) => {
-                tracked.is_some_and(|ids| ids.contains(id))
+                tracked().is_some_and(|ids| ids.contains(id))
             }
             other => {
                 self.field_condition_on_name(other, m.field.as_deref())
@@ -874,10 +880,20 @@ impl Run<'_> {
             (Transformation::ConvertType(TargetType::Str), Value::Number(n)) => {
                 Some(vec![Value::String(SigmaString::literal(&n.text))])
             }
-            (Transformation::ConvertType(TargetType::Num), Value::String(s)) => s
-                .as_plain()
-                .and_then(|t| t.parse::<serde_yaml::Number>().ok())
-                .map(|n| vec![Value::Number(Number::from_yaml(&n))]),
+            (Transformation::ConvertType(TargetType::Num), Value::String(s)) => {
+                let number = s
+                    .as_plain()
+                    .and_then(|t| t.parse::<serde_yaml::Number>().ok());
+                match number {
+                    Some(n) => Some(vec![Value::Number(Number::from_yaml(&n))]),
+                    None => {
+                        return Err(format!(
+                            "`convert_type` to a number: `{}` is not a number",
+                            sigma_text(s)
+                        ));
+                    }
+                }
+            }
             (Transformation::Case(method), Value::String(s)) => {
                 Some(vec![Value::String(s.map_text(|t| match method {
                     CaseMethod::Lower => t.to_lowercase(),
@@ -895,6 +911,28 @@ impl Run<'_> {
                     }),
                 ))])
             }
+            (
+                Transformation::QueryExpressionPlaceholders {
+                    expression,
+                    mapping,
+                    filter,
+                },
+                Value::String(s),
+            ) if s.has_placeholders() => match s.pieces() {
+                [Piece::Placeholder(name)] if filter.handles(name) => {
+                    Some(vec![Value::QueryExpression {
+                        expression: expression.clone(),
+                        id: mapping.get(name).unwrap_or(name).clone(),
+                    }])
+                }
+                [Piece::Placeholder(_)] => None,
+                _ => {
+                    return Err(format!(
+                        "`query_expression_placeholders` replaces values that are a placeholder alone, and `{}` holds more than its placeholder",
+                        sigma_text(s)
+                    ));
+                }
+            },
             (Transformation::ValuePlaceholders(filter), Value::String(s))
                 if has_handled(s, filter) =>
             {
