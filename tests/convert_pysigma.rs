@@ -982,7 +982,10 @@ condition: selection"#,
                 Ok(r#"*
 | regex CommandLine="(?i)invoke-\\w+""#),
             ),
-            ("eql", Ok(r#"any where CommandLine regex~ "(?i)invoke-\\w+""#)),
+            (
+                "eql",
+                Ok(r#"any where CommandLine regex~ "(?i)invoke-\\w+""#),
+            ),
             (
                 "esql",
                 Ok(
