@@ -35,6 +35,10 @@ cases=(
   "splunk+sysmon|-t splunk -p sysmon"
   "splunk+splunk_windows|-t splunk -p splunk_windows"
   "splunk+sysmon+splunk_windows|-t splunk -p sysmon -p splunk_windows"
+  "kusto|-t kusto"
+  "kusto+microsoft_xdr|-t kusto -p microsoft_xdr"
+  "kusto+sentinel_asim|-t kusto -p sentinel_asim"
+  "kusto+azure_monitor|-t kusto -p azure_monitor"
 )
 
 # mean, fastest and slowest wall seconds of `$bin convert ARGS corpus`.

@@ -472,6 +472,9 @@ impl Run<'_> {
     }
 
     fn mark(&mut self, item: &ProcessingItem, ident: &str, m: &FieldMatch) {
+        if !self.chain.tracks_detection_items() {
+            return;
+        }
         if let Some(id) = &item.id {
             self.item_applied
                 .entry((ident.to_string(), m.path.clone()))
@@ -507,27 +510,32 @@ impl Run<'_> {
             SearchBody::AllOf(items) => {
                 // Items replaced by alternatives stay in place: the map becomes an AND of its
                 // items, some of them ORs (`a and (x1 or x2)`, as pySigma nests them).
-                let mut kept: Vec<FieldMatch> = Vec::with_capacity(items.len());
-                let mut parts: Vec<SearchBody> = Vec::new();
+                // `Ok` is an item kept as it is, `Err` one replaced by alternatives (or by
+                // nothing, when every alternative was empty).
+                let mut parts: Vec<Result<FieldMatch, Option<SearchBody>>> =
+                    Vec::with_capacity(items.len());
                 let mut nested = false;
                 for mut m in items {
                     match self.one(item, ident, &mut m)? {
-                        Outcome::Unchanged | Outcome::Changed => {
-                            kept.push(m.clone());
-                            parts.push(SearchBody::AllOf(vec![m]));
-                        }
+                        Outcome::Unchanged | Outcome::Changed => parts.push(Ok(m)),
                         Outcome::Drop => {}
                         Outcome::AnyOf(groups) => {
                             nested = true;
-                            if let Some(part) = any_of(groups) {
-                                parts.push(part);
-                            }
+                            parts.push(Err(any_of(groups)));
                         }
                     }
                 }
                 if !nested {
+                    let kept: Vec<FieldMatch> = parts.into_iter().flatten().collect();
                     (!kept.is_empty()).then_some(SearchBody::AllOf(kept))
                 } else {
+                    let mut parts: Vec<SearchBody> = parts
+                        .into_iter()
+                        .filter_map(|part| match part {
+                            Ok(m) => Some(SearchBody::AllOf(vec![m])),
+                            Err(body) => body,
+                        })
+                        .collect();
                     match parts.len() {
                         0 => None,
                         1 => parts.pop(),

@@ -255,6 +255,9 @@ struct FieldCheck {
     tables: BTreeMap<String, HashSet<String>>,
     /// `all_tables`: fields every table takes (the generic mappings' sources, `Hashes`).
     all_tables: Vec<String>,
+    /// Per table, its valid fields sorted and comma-separated, as the refusal names them: made
+    /// once, since a pipeline refuses thousands of rules and a table has hundreds of fields.
+    listed: BTreeMap<String, String>,
 }
 
 impl FieldCheck {
@@ -268,7 +271,7 @@ impl FieldCheck {
             None | Some(Yaml::Null) => Vec::new(),
             Some(v) => texts(v, "`all_tables`")?,
         };
-        let mut tables = BTreeMap::new();
+        let mut tables: BTreeMap<String, HashSet<String>> = BTreeMap::new();
         let Some(m) = map_of(p, "tables")? else {
             return Err("`tables` is required: table name → its field names".into());
         };
@@ -277,10 +280,23 @@ impl FieldCheck {
             let fields = texts(v, &format!("`tables.{k}`"))?;
             tables.insert(k, fields.into_iter().collect());
         }
+        let listed = tables
+            .iter()
+            .map(|(table, fields)| {
+                let valid: BTreeSet<&str> = fields
+                    .iter()
+                    .map(String::as_str)
+                    .chain(all_tables.iter().map(String::as_str))
+                    .collect();
+                let listed = valid.into_iter().collect::<Vec<_>>().join(", ");
+                (table.clone(), listed)
+            })
+            .collect();
         Ok(Box::new(FieldCheck {
             message,
             tables,
             all_tables,
+            listed,
         }))
     }
 }
@@ -314,17 +330,12 @@ impl CustomTransformation for FieldCheck {
         if valid(field) && !bad_reference {
             return Ok(ItemChange::Unchanged);
         }
-        let valid: BTreeSet<&str> = fields
-            .iter()
-            .map(String::as_str)
-            .chain(self.all_tables.iter().map(String::as_str))
-            .collect();
-        let listed = valid.into_iter().collect::<Vec<_>>().join(", ");
+        let listed = self.listed.get(&table).map_or("", String::as_str);
         Err(format!(
             "Invalid SigmaDetectionItem field name encountered: {field}. {}",
             self.message
                 .replace("{table}", &table)
-                .replace("{fields}", &listed)
+                .replace("{fields}", listed)
         ))
     }
 }

@@ -242,6 +242,10 @@ pub fn listing() -> Vec<String> {
 pub struct Chain {
     pipelines: Vec<Arc<Pipeline>>,
     vars: BTreeMap<String, Vec<PipelineValue>>,
+    /// Whether any item has a detection-item or field-name `processing_item_applied`
+    /// condition: only then is it worth recording which items changed each detection item
+    /// (an allocation and a hash-map insert per changed item).
+    tracks_detection_items: bool,
 }
 
 impl Chain {
@@ -259,7 +263,26 @@ impl Chain {
                 vars.insert(k.clone(), v.clone());
             }
         }
-        Chain { pipelines, vars }
+        let tracks_detection_items =
+            pipelines.iter().flat_map(|p| &p.items).any(|item| {
+                item.detection_item_conditions.items.iter().any(|(_, c)| {
+                    matches!(c, model::DetectionItemCondition::ProcessingItemApplied(_))
+                }) || item
+                    .field_name_conditions
+                    .items
+                    .iter()
+                    .any(|(_, c)| matches!(c, model::FieldNameCondition::ProcessingItemApplied(_)))
+            });
+        Chain {
+            pipelines,
+            vars,
+            tracks_detection_items,
+        }
+    }
+
+    /// Whether the chain's conditions ask which items changed a detection item.
+    pub(crate) fn tracks_detection_items(&self) -> bool {
+        self.tracks_detection_items
     }
 
     /// Loads each spec (a file or a built-in name) and chains them.
