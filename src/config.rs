@@ -50,6 +50,9 @@ targets = [
     "eql+ecs_windows",
     # Splunk: Sysmon field names and event IDs, in the Windows add-on's sources.
     { target = "splunk+sysmon+splunk_windows", title = "Splunk SPL (Sysmon, Windows add-on)" },
+    # Microsoft Defender XDR advanced hunting: its tables (DeviceProcessEvents, …) and columns.
+    { target = "kusto+microsoft_xdr", title = "Microsoft Defender XDR (KQL)" },
+    # Microsoft Sentinel instead: "kusto+sentinel_asim" (ASIM parsers) or "kusto+azure_monitor".
     # Your own pipeline file, beside this one:
     # { target = "splunk", pipelines = ["pipelines/our_splunk.yml"], title = "Splunk (our indexes)" },
 ]
@@ -304,7 +307,8 @@ mod tests {
             [
                 "lucene+ecs_windows",
                 "eql+ecs_windows",
-                "splunk+sysmon+splunk_windows"
+                "splunk+sysmon+splunk_windows",
+                "kusto+microsoft_xdr"
             ]
         );
         assert_eq!(
@@ -322,6 +326,8 @@ mod tests {
         let targets = crate::site::targets::resolve(Some(&requests), &[]).expect("resolves");
         assert_eq!(targets[2].title, "Splunk SPL (Sysmon, Windows add-on)");
         assert_eq!(targets[2].pipelines, ["sysmon", "splunk_windows"]);
+        assert_eq!(targets[3].title, "Microsoft Defender XDR (KQL)");
+        assert_eq!(targets[3].pipelines, ["microsoft_xdr"]);
     }
 
     #[test]

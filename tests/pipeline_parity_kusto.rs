@@ -14,92 +14,12 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::sync::OnceLock;
-
+use common::parity::{
+    Tally, corpus_or_skip, listed_rules, manifest_file, read_references, rule_name,
+};
 use sigwiki::convert::{ConvertInput, backend, convert};
-use sigwiki::load::{Loaded, load};
+use sigwiki::load::Loaded;
 use sigwiki::pipeline::{Chain, Pipeline};
-use sigwiki::sigma::ParseOptions;
-
-/// Required share of byte-identical outputs.
-const REQUIRED_PARITY: f64 = 0.995;
-
-#[derive(Debug)]
-struct Reference {
-    status: String,
-    output: String,
-    error: String,
-}
-
-fn corpus() -> Option<&'static (std::path::PathBuf, Loaded)> {
-    static CORPUS: OnceLock<Option<(std::path::PathBuf, Loaded)>> = OnceLock::new();
-    CORPUS
-        .get_or_init(|| {
-            let shared = common::shared_dir()?;
-            let loaded = load(&[shared.join("corpus/sigmahq")], &ParseOptions::default())
-                .expect("corpus loads");
-            Some((shared, loaded))
-        })
-        .as_ref()
-}
-
-fn read_reference(path: &Path) -> HashMap<String, Reference> {
-    let file = std::fs::File::open(path).expect("reference file opens");
-    let reader = BufReader::new(flate2::read::GzDecoder::new(file));
-    let mut out = HashMap::new();
-    for line in reader.lines() {
-        let line = line.expect("reference line reads");
-        let v: serde_json::Value = serde_json::from_str(&line).expect("reference line is JSON");
-        let text = |key: &str| v[key].as_str().unwrap_or_default().to_string();
-        out.insert(
-            text("rule"),
-            Reference {
-                status: text("status"),
-                output: text("output"),
-                error: text("error"),
-            },
-        );
-    }
-    out
-}
-
-fn manifest() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The rules whose reference output of `pair` the target's parser rejects.
-fn unparseable(pair: &str) -> BTreeSet<String> {
-    let path = manifest().join("tests/pipeline_parity_kusto/reference-unparseable.json");
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return BTreeSet::new();
-    };
-    let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
-    v[pair]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// `rule \t pair \t why` rows of the committed deviation list, for one pair.
-fn deviations(pair: &str) -> BTreeMap<String, String> {
-    let path = manifest().join("tests/pipeline_parity_kusto/deviations.tsv");
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| {
-            let mut parts = l.splitn(3, '\t');
-            let (rule, p, why) = (parts.next()?, parts.next()?, parts.next()?);
-            (p == pair).then(|| (rule.to_string(), why.to_string()))
-        })
-        .collect()
-}
 
 /// The field a refusal names first (`… field name encountered: X. …`), if any.
 fn first_field(message: &str) -> Option<&str> {
@@ -148,8 +68,7 @@ fn convert_with(
 
 fn check_pair(target: &str, pipeline: &str) {
     let pair = format!("{target}+{pipeline}");
-    let Some((shared, loaded)) = corpus() else {
-        eprintln!("skipped: parity of {pair} needs the shared corpus and oracle");
+    let Some((shared, loaded)) = corpus_or_skip(&format!("parity of {pair}")) else {
         return;
     };
     let backend = backend(target).unwrap_or_else(|| panic!("target {target} is not implemented"));
@@ -159,35 +78,28 @@ fn check_pair(target: &str, pipeline: &str) {
             .expect("it loads"),
     ]);
     let references =
-        read_reference(&shared.join(format!("oracle/pipelines/pysigma-{pair}.jsonl.gz")));
-    let unparseable = unparseable(&pair);
-    let listed = deviations(&pair);
-
-    let (mut compared, mut identical, mut refused_alike) = (0usize, 0usize, 0usize);
-    let mut unlisted = Vec::new();
-    let mut stale = Vec::new();
+        read_references(&shared.join(format!("oracle/pipelines/pysigma-{pair}.jsonl.gz")));
+    let unparseable = listed_rules(
+        &manifest_file("tests/pipeline_parity_kusto/reference-unparseable.json"),
+        &pair,
+        None,
+    );
+    let mut tally = Tally::new(
+        &pair,
+        "tests/pipeline_parity_kusto/deviations.tsv",
+        unparseable,
+    );
+    let mut refused_alike = 0usize;
     for file in &loaded.rules.files {
-        let rule = file.relative.to_string_lossy().replace('\\', "/");
+        let rule = rule_name(file);
         let Some(reference) = references.get(&rule) else {
             continue;
         };
         let ours = convert_with(&chain, backend, file, loaded);
-        let differs = match reference.status.as_str() {
-            "ok" if unparseable.contains(&rule) => continue,
+        let difference = match reference.status.as_str() {
             "ok" => {
-                compared += 1;
-                let expected = reference.output.trim_end();
-                match &ours {
-                    Ok(o) if o.trim_end() == expected => {
-                        identical += 1;
-                        None
-                    }
-                    Ok(o) => Some(format!(
-                        "expected: {expected}\n  ours:     {}",
-                        o.trim_end()
-                    )),
-                    Err(e) => Some(format!("expected: {expected}\n  ours:     <error: {e}>")),
-                }
+                tally.compare_query(&rule, &reference.output, &ours);
+                continue;
             }
             "err" => match &ours {
                 Err(e) if refusal_kind(e) == refusal_kind(&reference.error) => {
@@ -213,36 +125,9 @@ fn check_pair(target: &str, pipeline: &str) {
                 _ => None,
             },
         };
-        match differs {
-            None if listed.contains_key(&rule) => stale.push(rule),
-            None => {}
-            Some(_) if listed.contains_key(&rule) => {}
-            Some(why) => unlisted.push(format!("{rule}\n  {why}")),
-        }
+        tally.outcome(&rule, difference);
     }
-    let parity = identical as f64 / compared.max(1) as f64;
-    eprintln!(
-        "{pair}: {identical}/{compared} byte-identical ({:.2}%), {refused_alike} refused alike, {} listed deviations",
-        parity * 100.0,
-        listed.len()
-    );
-    let shown: Vec<&str> = unlisted.iter().take(15).map(String::as_str).collect();
-    assert!(
-        unlisted.is_empty(),
-        "{pair}: {} differences not listed in tests/pipeline_parity_kusto/deviations.tsv, e.g.:\n{}",
-        unlisted.len(),
-        shown.join("\n")
-    );
-    assert!(
-        stale.is_empty(),
-        "{pair}: listed deviations that no longer differ: {stale:?}"
-    );
-    assert!(
-        parity >= REQUIRED_PARITY,
-        "{pair}: parity {:.2}% is below {:.1}%",
-        parity * 100.0,
-        REQUIRED_PARITY * 100.0
-    );
+    tally.finish(&format!(", {refused_alike} refused alike"));
 }
 
 #[test]

@@ -36,3 +36,5 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+pub mod parity;
