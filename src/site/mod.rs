@@ -14,6 +14,7 @@ pub mod coverage;
 pub mod enrichment;
 pub mod escape;
 pub mod exports;
+pub mod indexes;
 pub mod markdown;
 pub mod model;
 pub mod output;
@@ -163,7 +164,7 @@ pub fn render_rule(
     }
     let entries = std::slice::from_ref(&entry);
     let relations = model::relations(entries, rules);
-    let indexes = build::Indexes::new(entries);
+    let indexes = indexes::Indexes::new(entries);
     let queries = build::queries(file, rules, &options.targets, options.mapping.as_deref());
     let neighbours = build::Neighbours {
         entries,
