@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use sigwiki::enrich::import::{DataNeededInputs, import_data_needed};
-use sigwiki::enrich::{DataNeededCatalog, DataNeededError, Entry};
+use sigwiki::enrich::{DataNeededCatalog, DataNeededError, Entry, overrides};
 use sigwiki::sigma::{ParseOptions, Rule, SigmaKind, parse_file, parse_source};
 
 /// The shared folder (`$SIGWIKI_SHARED`, or `../shared` beside the crate), or a printed
@@ -307,9 +307,7 @@ fn overrides_add_replace_and_remove_entries() {
     )
     .unwrap();
     std::fs::write(dir.path().join("notes.txt"), "not yaml: [").unwrap();
-    let catalog = DataNeededCatalog::embedded()
-        .with_overrides(dir.path())
-        .unwrap();
+    let catalog = overrides::with_overrides(DataNeededCatalog::embedded(), dir.path()).unwrap();
     let process = format!(
         "{HEAD}  product: windows\n  category: process_creation\ndetection:\n  sel:\n    Image: x\n  condition: sel\n"
     );
@@ -336,9 +334,7 @@ fn overrides_add_replace_and_remove_entries() {
         "- id: fine\n  name: ok\n- id: sysmon-1\n  event_ids: [1]\n",
     )
     .unwrap();
-    let err = DataNeededCatalog::embedded()
-        .with_overrides(dir.path())
-        .unwrap_err();
+    let err = overrides::with_overrides(DataNeededCatalog::embedded(), dir.path()).unwrap_err();
     let text = err.to_string();
     assert!(
         matches!(err, DataNeededError::Invalid { line: 3, .. }),
@@ -348,7 +344,8 @@ fn overrides_add_replace_and_remove_entries() {
         text.contains("30-bad.yml:3:3:") && text.contains("event_ids"),
         "{text}"
     );
-    let missing = DataNeededCatalog::embedded().with_overrides(&dir.path().join("nope"));
+    let missing =
+        overrides::with_overrides(DataNeededCatalog::embedded(), &dir.path().join("nope"));
     assert!(matches!(missing, Err(DataNeededError::NotAFolder { .. })));
 }
 

@@ -198,7 +198,7 @@ def main() -> int:
     stages = []
     if stages_file.is_file():
         stages = re.findall(
-            r"^\s+([a-z][a-z &]*?):?\s+(\d+(?:\.\d+)?) ms(?:\s+[\d.]+ %)?\s*$",
+            r"^\s+([a-z][a-z &,]*?):?\s+(\d+(?:\.\d+)?) ms(?:\s+[\d.]+ %)?(?:\s+cpu\s+[\d.]+ ms)?\s*$",
             stages_file.read_text(),
             re.M,
         )

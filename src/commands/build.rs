@@ -36,9 +36,10 @@ pub fn run(args: &BuildArgs, global: &GlobalOptions, color: bool) -> Result<Exit
     let templates = Templates::load(templates_dir.as_deref())?;
     let enricher = catalogs.enricher();
     let output = Output::disk(&destination)?;
-    let started = std::time::Instant::now();
-    let loaded = sigwiki::load::load(&options.inputs, &options.parse)?;
-    let parsed = started.elapsed();
+    let (loaded, parsed) = site::build::measure("load and parse", || {
+        sigwiki::load::load(&options.inputs, &options.parse)
+    });
+    let loaded = loaded?;
     let mut report = site::build_from(
         &loaded.rules,
         loaded.skipped,
@@ -47,7 +48,7 @@ pub fn run(args: &BuildArgs, global: &GlobalOptions, color: bool) -> Result<Exit
         &enricher,
         output,
     )?;
-    report.timings.insert(0, ("load and parse", parsed));
+    report.timings.insert(0, parsed);
     // The process ends soon: freeing every parsed rule one by one would only cost time.
     std::mem::forget(loaded.rules);
     let stderr = std::io::stderr();
@@ -105,16 +106,17 @@ pub fn run(args: &BuildArgs, global: &GlobalOptions, color: bool) -> Result<Exit
     })
 }
 
-/// The `--timings` table: each stage's wall time and share of the build, then the total.
+/// The `--timings` table: each stage's wall time and share of the build, then the total; and
+/// the CPU time of each stage (all threads), when the system tells it.
 fn write_timings(
     out: &mut impl Write,
-    timings: &[(&'static str, std::time::Duration)],
+    timings: &[site::Timing],
     rules: usize,
 ) -> std::io::Result<()> {
-    let total: f64 = timings.iter().map(|(_, d)| d.as_secs_f64()).sum();
+    let total: f64 = timings.iter().map(|t| t.wall.as_secs_f64()).sum();
     let width = timings
         .iter()
-        .map(|(p, _)| p.len())
+        .map(|t| t.phase.len())
         .max()
         .unwrap_or(0)
         .max(5);
@@ -124,8 +126,12 @@ fn write_timings(
         rayon::current_num_threads(),
         plural(rayon::current_num_threads())
     )?;
-    for (phase, duration) in timings {
-        let secs = duration.as_secs_f64();
+    let cpu_ms = |cpu: Option<std::time::Duration>| {
+        cpu.map(|c| format!("  cpu {:>7.1} ms", c.as_secs_f64() * 1000.0))
+            .unwrap_or_default()
+    };
+    for timing in timings {
+        let secs = timing.wall.as_secs_f64();
         let share = if total > 0.0 {
             secs / total * 100.0
         } else {
@@ -133,8 +139,10 @@ fn write_timings(
         };
         writeln!(
             out,
-            "  {phase:<width$}  {:>7.1} ms  {share:>5.1} %",
-            secs * 1000.0
+            "  {:<width$}  {:>7.1} ms  {share:>5.1} %{}",
+            timing.phase,
+            secs * 1000.0,
+            cpu_ms(timing.cpu)
         )?;
     }
     let per_rule = if rules > 0 {
@@ -145,10 +153,12 @@ fn write_timings(
     } else {
         String::new()
     };
+    let cpu: Option<std::time::Duration> = timings.iter().map(|t| t.cpu).sum();
     writeln!(
         out,
-        "  {:<width$}  {:>7.1} ms{per_rule}",
+        "  {:<width$}  {:>7.1} ms{per_rule}{}",
         "total",
-        total * 1000.0
+        total * 1000.0,
+        cpu_ms(cpu)
     )
 }

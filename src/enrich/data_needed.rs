@@ -14,7 +14,7 @@
 //!
 //! The embedded catalog is produced by `sigwiki data import-data-needed` (see
 //! [`crate::enrich::import`]) and parsed once; users add or override entries with a folder of
-//! YAML files ([`crate::enrich::overrides`], which adds `DataNeededCatalog::with_overrides`).
+//! YAML files, which the overrides module of [`crate::enrich`] reads into a new catalog.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::LazyLock;

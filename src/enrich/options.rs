@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::data_needed::DataNeededCatalog;
-use super::overrides::DataNeededError;
+use super::overrides::{self, DataNeededError};
 use super::triggers::{AtomicsError, Triggers};
 
 /// Where enrichment data beyond the embedded datasets comes from.
@@ -60,7 +60,10 @@ impl EnrichOptions {
     /// Loads the catalogs: the embedded ones, with the override folder and checkout applied.
     pub fn load(&self) -> Result<Enrichment, EnrichError> {
         let data_needed = match &self.data_needed {
-            Some(dir) => Cow::Owned(DataNeededCatalog::embedded().with_overrides(dir)?),
+            Some(dir) => Cow::Owned(overrides::with_overrides(
+                DataNeededCatalog::embedded(),
+                dir,
+            )?),
             None => Cow::Borrowed(DataNeededCatalog::embedded()),
         };
         let triggers = match &self.atomics {

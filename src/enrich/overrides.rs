@@ -41,14 +41,17 @@ use crate::sigma::yaml::{Locator, load_documents};
 
 use super::data_needed::{CatalogData, DataNeededCatalog, Entry, LogSourceKey, Source};
 
-impl DataNeededCatalog {
-    /// This catalog with the entries of the YAML files in `dir` added or overriding (see the
-    /// module documentation for the format).
-    pub fn with_overrides(&self, dir: &Path) -> Result<DataNeededCatalog, DataNeededError> {
-        let mut data = self.data().clone();
-        apply_dir(&mut data, dir)?;
-        Ok(DataNeededCatalog::from_data(data))
-    }
+/// `catalog` with the entries of the YAML files in `dir` added or overriding (see the module
+/// documentation for the format). A function of this module rather than a method of
+/// [`DataNeededCatalog`], so that the catalog knows nothing of its override format: this module
+/// depends on the catalog, never the other way round.
+pub fn with_overrides(
+    catalog: &DataNeededCatalog,
+    dir: &Path,
+) -> Result<DataNeededCatalog, DataNeededError> {
+    let mut data = catalog.data().clone();
+    apply_dir(&mut data, dir)?;
+    Ok(DataNeededCatalog::from_data(data))
 }
 
 /// A problem with a Data Needed override folder.

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::build::Indexes;
 use super::enrichment::Matrix;
 use super::escape;
+use super::indexes::Indexes;
 use super::model::RuleEntry;
 
 /// The Navigator layer format version written.

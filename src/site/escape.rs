@@ -12,29 +12,8 @@ use std::fmt::Write as _;
 /// (so no raw HTML can be formed), and line breaks become `<br>` (the only way to break a line
 /// inside a table cell).
 pub fn markdown_text(text: &str) -> String {
-    let plain = |b: u8| {
-        b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b' ' | b','
-                    | b'.'
-                    | b':'
-                    | b'-'
-                    | b'/'
-                    | b'('
-                    | b')'
-                    | b'\''
-                    | b'"'
-                    | b'='
-                    | b'?'
-                    | b'+'
-                    | b'@'
-                    | b';'
-                    | b'%'
-            )
-    };
     let trimmed = text.trim();
-    if trimmed.bytes().all(plain) {
+    if trimmed.bytes().all(plain_markdown_byte) {
         // Nothing to escape inside: the common case of titles, names and dates.
         return guard_line_start(trimmed.to_string());
     }
@@ -80,20 +59,65 @@ pub fn markdown_text(text: &str) -> String {
     guard_line_start(out.trim().to_string())
 }
 
+/// Bytes [`markdown_text`] leaves as they are anywhere in a text.
+fn plain_markdown_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b' ' | b','
+                | b'.'
+                | b':'
+                | b'-'
+                | b'/'
+                | b'('
+                | b')'
+                | b'\''
+                | b'"'
+                | b'='
+                | b'?'
+                | b'+'
+                | b'@'
+                | b';'
+                | b'%'
+        )
+}
+
+/// [`markdown_text`] written to `out`. Text with nothing to escape, most of what the templates
+/// print, is written as it is, without building a string first.
+pub fn write_markdown_text(text: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let trimmed = text.trim();
+    if !trimmed.bytes().all(plain_markdown_byte) {
+        return out.write_all(markdown_text(text).as_bytes());
+    }
+    match line_start_guard(trimmed) {
+        Some(at) => {
+            out.write_all(&trimmed.as_bytes()[..at])?;
+            out.write_all(b"\\")?;
+            out.write_all(&trimmed.as_bytes()[at..])
+        }
+        None => out.write_all(trimmed.as_bytes()),
+    }
+}
+
 /// Escapes what would start a block at the beginning of a line: a list marker (`-`, `+`,
 /// `1.`, `1)`) or a setext underline (`=`).
 fn guard_line_start(text: String) -> String {
+    match line_start_guard(&text) {
+        Some(at) => format!("{}\\{}", &text[..at], &text[at..]),
+        None => text,
+    }
+}
+
+/// Where [`guard_line_start`] puts its backslash, if `text` needs one.
+fn line_start_guard(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     match bytes.first() {
-        Some(b'-' | b'+' | b'=') => format!("\\{text}"),
+        Some(b'-' | b'+' | b'=') => Some(0),
         Some(b) if b.is_ascii_digit() => {
             let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
-            match bytes.get(digits) {
-                Some(b'.' | b')') => format!("{}\\{}", &text[..digits], &text[digits..]),
-                _ => text,
-            }
+            matches!(bytes.get(digits), Some(b'.' | b')')).then_some(digits)
         }
-        _ => text,
+        _ => None,
     }
 }
 
@@ -136,6 +160,16 @@ pub fn markdown_fence(text: &str, info: &str) -> String {
     out.push_str(&fence);
     out.push_str(&info);
     out.push('\n');
+    if !has_control_other_than_tab_or_newline(text) {
+        // The common case, and what the loop below makes of it: every line as it is, each
+        // ending in a line feed.
+        out.push_str(text);
+        if !text.is_empty() && !text.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&fence);
+        return out;
+    }
     for line in text.lines() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         // Control characters (NUL, ESC…) would reach the HTML page as they are.
@@ -146,7 +180,34 @@ pub fn markdown_fence(text: &str, info: &str) -> String {
     out
 }
 
+/// Whether `text` holds a control character (`char::is_control`: U+0000–U+001F, U+007F–U+009F)
+/// other than a tab or a line feed, looked for in its UTF-8 bytes.
+fn has_control_other_than_tab_or_newline(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        (b < 0x20 && b != b'\t' && b != b'\n')
+            || b == 0x7F
+            // U+0080–U+009F are C2 80 … C2 9F.
+            || (b == 0xC2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)))
+    })
+}
+
 fn longest_run(text: &str, c: char) -> usize {
+    if c.is_ascii() {
+        // A run of an ASCII character is a run of its byte.
+        let byte = c as u8;
+        let mut best = 0;
+        let mut run = 0;
+        for &b in text.as_bytes() {
+            if b == byte {
+                run += 1;
+                best = best.max(run);
+            } else {
+                run = 0;
+            }
+        }
+        return best;
+    }
     let mut best = 0;
     let mut run = 0;
     for ch in text.chars() {
@@ -273,19 +334,42 @@ pub fn csv_cell(text: &str) -> String {
 /// `<`, `>`, `"`), and drops the control characters HTML forbids (all but tab, line feed and
 /// carriage return).
 pub fn html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
+    let mut out = Vec::with_capacity(text.len() + 8);
+    // Writing to a vector cannot fail.
+    let _ = write_html(text, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`html`] written to `out`: runs of characters that need no escaping are copied as they are.
+pub fn write_html(text: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let bytes = text.as_bytes();
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (replacement, width): (&[u8], usize) = match b {
+            b'&' => (b"&amp;", 1),
+            b'<' => (b"&lt;", 1),
+            b'>' => (b"&gt;", 1),
+            b'"' => (b"&quot;", 1),
+            b'\t' | b'\n' | b'\r' => {
+                i += 1;
+                continue;
+            }
+            0..0x20 | 0x7F => (b"", 1),
+            // U+0080–U+009F, the C1 controls, are C2 80 … C2 9F.
+            0xC2 if bytes.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)) => (b"", 2),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.write_all(&bytes[run..i])?;
+        out.write_all(replacement)?;
+        i += width;
+        run = i;
     }
-    out
+    out.write_all(&bytes[run..])
 }
 
 /// Escapes text for XML content and attribute values.
@@ -322,6 +406,23 @@ pub fn url_component(text: &str) -> String {
 mod tests {
     use super::*;
     use pulldown_cmark::{Options, Parser, html};
+
+    /// The escaping [`html`] did, character by character, to compare the fast path with.
+    fn html_by_chars(text: &str) -> String {
+        let mut out = String::with_capacity(text.len() + 8);
+        for c in text.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\t' | '\n' | '\r' => out.push(c),
+                c if c.is_control() => {}
+                c => out.push(c),
+            }
+        }
+        out
+    }
 
     fn render(md: &str) -> String {
         let mut out = String::new();
@@ -412,6 +513,50 @@ mod tests {
         );
         assert_eq!(csv_cell("a\u{0}b"), "ab");
         assert_eq!(markdown_fence("a\u{0}\u{7}b", ""), "```\nab\n```");
+    }
+
+    #[test]
+    fn the_fast_paths_write_what_the_general_ones_do() {
+        let texts = [
+            "",
+            "plain title",
+            "- starts a list",
+            "12. numbered",
+            "12 not numbered",
+            "  padded  ",
+            "a\nb\n",
+            "a\nb",
+            "\n",
+            "a\n\n",
+            "tab\there",
+            "cr\r\nlf",
+            "nul\u{0}esc\u{1b}del\u{7f}c1\u{85}\u{9f}",
+            "caf\u{e9} \u{a0}nbsp \u{202e}bidi",
+            "<b>&\"quoted\"</b>",
+            "``` and ````",
+        ];
+        for text in texts {
+            assert_eq!(html(text), html_by_chars(text), "{text:?}");
+            let mut written = Vec::new();
+            write_markdown_text(text, &mut written).expect("vector");
+            assert_eq!(
+                String::from_utf8(written).expect("utf-8"),
+                markdown_text(text),
+                "{text:?}"
+            );
+            let mut by_lines = String::new();
+            for line in text.lines() {
+                let line = line.strip_suffix('\r').unwrap_or(line);
+                by_lines.extend(line.chars().filter(|&c| !c.is_control() || c == '\t'));
+                by_lines.push('\n');
+            }
+            let fence = "`".repeat(longest_run(text, '`').max(2) + 1);
+            assert_eq!(
+                markdown_fence(text, "x"),
+                format!("{fence}x\n{by_lines}{fence}"),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

@@ -7,9 +7,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::build::Indexes;
 use super::enrichment::Matrix;
 use super::escape;
+use super::indexes::Indexes;
 use super::model::{QueryItem, RuleEntry};
 
 /// Counts on the home page.

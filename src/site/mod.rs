@@ -14,10 +14,15 @@ pub mod coverage;
 pub mod enrichment;
 pub mod escape;
 pub mod exports;
+pub mod index_pages;
+pub mod indexes;
 pub mod markdown;
 pub mod model;
+pub mod options;
 pub mod output;
 pub mod regression;
+pub mod render;
+pub mod rule_page;
 pub mod serve;
 pub mod targets;
 pub mod templates;
@@ -28,8 +33,9 @@ use thiserror::Error;
 
 use crate::sigma::{Diagnostic, RuleFile, RuleSet, parse_file};
 
-pub use build::{BuildOptions, BuildReport, build, build_from};
+pub use build::{BuildReport, Timing, build, build_from};
 pub use enrichment::{Enricher, Enrichment, TagsOnly};
+pub use options::BuildOptions;
 pub use output::Output;
 pub use targets::QueryTarget;
 pub use templates::Templates;
@@ -152,7 +158,7 @@ pub fn render_rule(
     if file.has_errors() || file.documents.is_empty() {
         return Err(invalid());
     }
-    let page_path = build::page_path(&file.relative);
+    let page_path = model::page_path(&file.relative);
     let Some(mut entry) = model::entry(0, file, page_path, enricher) else {
         return Err(invalid());
     };
@@ -163,15 +169,15 @@ pub fn render_rule(
     }
     let entries = std::slice::from_ref(&entry);
     let relations = model::relations(entries, rules);
-    let indexes = build::Indexes::new(entries);
-    let queries = build::queries(file, rules, &options.targets, options.mapping.as_deref());
-    let neighbours = build::Neighbours {
+    let indexes = indexes::Indexes::new(entries);
+    let queries = rule_page::queries(file, rules, &options.targets, options.mapping.as_deref());
+    let neighbours = rule_page::Neighbours {
         entries,
         relations: &relations,
         indexes: &indexes,
         catalog: enricher.matrix().is_some(),
     };
-    let mut page = build::rule_page(&entry, file, neighbours, 0, queries.clone());
+    let mut page = rule_page::rule_page(&entry, file, neighbours, 0, queries.clone());
     page.field_mapping = options.mapping_shown();
     let context = tera::Context::from_serialize(&page).map_err(|e| SiteError::Template {
         name: "rule.md".to_string(),
@@ -185,7 +191,7 @@ pub fn render_rule(
             html: None,
         });
     }
-    let site = build::SiteInfo {
+    let site = render::SiteInfo {
         title: options.title.clone(),
         base_url: options.base_url.clone(),
         site_url: options.site_url.clone(),

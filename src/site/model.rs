@@ -7,6 +7,7 @@
 //! made-up data.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Component, Path};
 
 use serde::Serialize;
 
@@ -641,6 +642,90 @@ pub struct ListPage {
     pub triggers: Vec<Trigger>,
     /// The Markdown page of the parent listing.
     pub parent: Option<Link>,
+}
+
+/// The page path of a rule file: `rules/` + its relative path without extension, each segment
+/// kept when it is a plain name and made safe otherwise.
+pub fn page_path(relative: &Path) -> PagePath {
+    let mut parts: Vec<String> = relative
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    if let Some(last) = parts.last_mut() {
+        let stem = Path::new(last.as_str())
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        *last = stem;
+    }
+    let safe: Vec<String> = parts
+        .iter()
+        .map(|p| {
+            let plain = !p.is_empty()
+                && !p.starts_with('.')
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if plain { p.clone() } else { path_segment(p) }
+        })
+        .collect();
+    if safe.is_empty() {
+        "rules/rule".to_string()
+    } else {
+        format!("rules/{}", safe.join("/"))
+    }
+}
+
+/// A rule file without a page, for the error page.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedFile {
+    /// The file as given or found.
+    pub file: String,
+    /// Its errors.
+    pub errors: Vec<FailedDiagnostic>,
+}
+
+/// One error of a failed file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedDiagnostic {
+    /// Line.
+    pub line: usize,
+    /// Column.
+    pub column: usize,
+    /// Stable code.
+    pub code: String,
+    /// Explanation.
+    pub message: String,
+}
+
+impl FailedFile {
+    /// The entry of `file`, which failed with `errors` (none: it holds no usable document).
+    pub fn new(file: &RuleFile, errors: Vec<&Diagnostic>) -> FailedFile {
+        let errors = if errors.is_empty() {
+            vec![FailedDiagnostic {
+                line: 1,
+                column: 1,
+                code: "empty-file".to_string(),
+                message: "the file contains no usable Sigma document".to_string(),
+            }]
+        } else {
+            errors
+                .into_iter()
+                .map(|d| FailedDiagnostic {
+                    line: d.line,
+                    column: d.column,
+                    code: d.code.to_string(),
+                    message: d.message.clone(),
+                })
+                .collect()
+        };
+        FailedFile {
+            file: file.path.display().to_string(),
+            errors,
+        }
+    }
 }
 
 /// The relative way from a page at `path` to the site root (`rules/a/b` → `../../`).

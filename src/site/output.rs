@@ -46,9 +46,10 @@ enum Target {
         destination: PathBuf,
         /// The staging folder being written.
         staging: PathBuf,
-        /// Folders of the staging tree already created, so each is made once rather than
-        /// probed with a `mkdir` for every page.
-        folders: Mutex<HashSet<PathBuf>>,
+        /// Folders of the staging tree already created (as site-relative paths: comparing
+        /// and hashing strings is much cheaper than `PathBuf`s, which go component by
+        /// component), so each is made once rather than probed with a `mkdir` for every page.
+        folders: Mutex<HashSet<String>>,
         committed: bool,
         /// The test hook [`HOLD_ENV`]: the file to create once the first rule page is written.
         hold: Option<PathBuf>,
@@ -135,17 +136,17 @@ impl Output {
                     path: full.clone(),
                     source,
                 };
-                if let Some(parent) = full.parent() {
+                if let Some((parent, _)) = path.rsplit_once('/') {
                     let made = folders
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner())
                         .contains(parent);
                     if !made {
-                        std::fs::create_dir_all(parent).map_err(io)?;
+                        std::fs::create_dir_all(staging.join(parent)).map_err(io)?;
                         folders
                             .lock()
                             .unwrap_or_else(|poisoned| poisoned.into_inner())
-                            .insert(parent.to_path_buf());
+                            .insert(parent.to_string());
                     }
                 }
                 std::fs::write(&full, bytes).map_err(io)?;

@@ -100,10 +100,15 @@ pub fn attach(rules: &RuleSet, entries: &mut [RuleEntry], events: &[PathBuf]) {
             return;
         };
         for document in &file.documents {
+            let relative = regression_path(&document.kind);
+            if relative.is_none() && events.is_empty() {
+                // Nothing to run: skip looking the rule up, a scan of the engine's rules.
+                continue;
+            }
             let Some(rule) = engine.rule_index(&file.path, document.index) else {
                 continue;
             };
-            if let Some(relative) = regression_path(&document.kind) {
+            if let Some(relative) = relative {
                 for outcome in run_rule(&engine, rule, &file.path, &relative, &options) {
                     let found = outcome.events.is_file();
                     let name = outcome

@@ -137,6 +137,33 @@ impl Templates {
             .map_err(|e| template_error(name, &e))
     }
 
+    /// Renders a Markdown template into `out` (cleared first), so that a caller rendering many
+    /// pages reuses one buffer instead of growing a new string for each.
+    pub fn render_markdown_to(
+        &self,
+        name: &str,
+        context: &tera::Context,
+        out: &mut Vec<u8>,
+    ) -> Result<(), SiteError> {
+        out.clear();
+        self.markdown
+            .render_to(name, context, &mut *out)
+            .map_err(|e| template_error(name, &e))
+    }
+
+    /// Renders an HTML (or XML) template into `out` (cleared first).
+    pub fn render_html_to(
+        &self,
+        name: &str,
+        context: &tera::Context,
+        out: &mut Vec<u8>,
+    ) -> Result<(), SiteError> {
+        out.clear();
+        self.html
+            .render_to(name, context, &mut *out)
+            .map_err(|e| template_error(name, &e))
+    }
+
     /// The text of an asset (`assets/style.css`).
     pub fn asset(&self, name: &str) -> &str {
         self.assets
@@ -166,13 +193,13 @@ fn template_error(name: &str, error: &tera::Error) -> SiteError {
 }
 
 fn escape_markdown(input: &str, output: &mut dyn std::io::Write) -> std::io::Result<()> {
-    output.write_all(escape::markdown_text(input).as_bytes())
+    escape::write_markdown_text(input, output)
 }
 
 /// Tera's HTML escaping (`&`, `<`, `>`, `"`), minus the control characters HTML forbids: a
 /// NUL or ESC in a rule must not reach a page (browsers and scrapers treat them unpredictably).
 fn escape_html(input: &str, output: &mut dyn std::io::Write) -> std::io::Result<()> {
-    output.write_all(escape::html(input).as_bytes())
+    escape::write_html(input, output)
 }
 
 fn register_markdown_filters(tera: &mut Tera) {
