@@ -150,35 +150,7 @@ pub fn build_from(
 ) -> Result<BuildReport, SiteError> {
     let mut clock = Clock::new();
     let mut diagnostics = skipped;
-    for file in &rules.files {
-        diagnostics.extend(file.diagnostics.iter().cloned());
-    }
-    // Which files get pages, and where.
-    let mut pages_taken: HashMap<String, usize> = HashMap::new();
-    let mut planned: Vec<(usize, PagePath)> = Vec::new();
-    let mut failed_files: Vec<FailedFile> = Vec::new();
-    for (index, file) in rules.files.iter().enumerate() {
-        let errors: Vec<&Diagnostic> = file.diagnostics.iter().filter(|d| d.is_error()).collect();
-        if !errors.is_empty() || file.documents.is_empty() {
-            failed_files.push(FailedFile::new(file, errors));
-            continue;
-        }
-        let page = page_path(&file.relative);
-        let key = page.to_ascii_lowercase();
-        if let Some(&other) = pages_taken.get(&key) {
-            let message = format!(
-                "its page {page} would replace the page of {}; rename one of the files",
-                rules.files[other].path.display()
-            );
-            let d = Diagnostic::for_file(&file.path, crate::sigma::Code::Io, message);
-            failed_files.push(FailedFile::new(file, vec![&d]));
-            diagnostics.push(d);
-            continue;
-        }
-        pages_taken.insert(key, index);
-        planned.push((index, page));
-    }
-    failed_files.sort_by(|a, b| a.file.cmp(&b.file));
+    let (planned, failed_files) = plan_pages(rules, &mut diagnostics);
 
     let mut entries: Vec<RuleEntry> = planned
         .into_par_iter()
@@ -208,7 +180,7 @@ pub fn build_from(
         templates,
         enricher,
         output: &output,
-
+        queries_of: None,
         site_value: Value::from_serializable(&site),
     };
 
@@ -259,6 +231,45 @@ pub fn build_from(
         timings: clock.laps,
         ..report
     })
+}
+
+/// Which files of `rules` get pages, and where, and which fail (sorted by file). Every
+/// diagnostic of the files, and one per page collision, goes into `diagnostics`. Shared with
+/// the incremental build of `sigwiki serve` ([`super::cache`]).
+pub(crate) fn plan_pages(
+    rules: &RuleSet,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (Vec<(usize, PagePath)>, Vec<FailedFile>) {
+    for file in &rules.files {
+        diagnostics.extend(file.diagnostics.iter().cloned());
+    }
+    // Which files get pages, and where.
+    let mut pages_taken: HashMap<String, usize> = HashMap::new();
+    let mut planned: Vec<(usize, PagePath)> = Vec::new();
+    let mut failed_files: Vec<FailedFile> = Vec::new();
+    for (index, file) in rules.files.iter().enumerate() {
+        let errors: Vec<&Diagnostic> = file.diagnostics.iter().filter(|d| d.is_error()).collect();
+        if !errors.is_empty() || file.documents.is_empty() {
+            failed_files.push(FailedFile::new(file, errors));
+            continue;
+        }
+        let page = page_path(&file.relative);
+        let key = page.to_ascii_lowercase();
+        if let Some(&other) = pages_taken.get(&key) {
+            let message = format!(
+                "its page {page} would replace the page of {}; rename one of the files",
+                rules.files[other].path.display()
+            );
+            let d = Diagnostic::for_file(&file.path, crate::sigma::Code::Io, message);
+            failed_files.push(FailedFile::new(file, vec![&d]));
+            diagnostics.push(d);
+            continue;
+        }
+        pages_taken.insert(key, index);
+        planned.push((index, page));
+    }
+    failed_files.sort_by(|a, b| a.file.cmp(&b.file));
+    (planned, failed_files)
 }
 
 struct Clock {
@@ -402,7 +413,7 @@ pub struct SiteInfo {
 }
 
 impl SiteInfo {
-    fn new(options: &BuildOptions, enricher: &dyn Enricher, has_errors: bool) -> SiteInfo {
+    pub(crate) fn new(options: &BuildOptions, enricher: &dyn Enricher, has_errors: bool) -> SiteInfo {
         SiteInfo {
             title: options.title.clone(),
             base_url: options.base_url.clone(),
@@ -573,17 +584,23 @@ impl Indexes {
     }
 }
 
-struct Builder<'a> {
-    rules: &'a RuleSet,
-    entries: &'a [RuleEntry],
-    relations: &'a Relations,
-    indexes: &'a Indexes,
-    options: &'a BuildOptions,
-    templates: &'a Templates,
-    enricher: &'a dyn Enricher,
-    output: &'a Output,
+/// A file's queries, by its index in the rule set, when something other than the builder
+/// converted them (the incremental build of `sigwiki serve` keeps them between builds).
+pub(crate) type QueriesOf<'a> = &'a (dyn Fn(usize) -> Option<Vec<QueryItem>> + Sync);
 
-    site_value: Value,
+/// Renders the pages of one build into its output.
+pub(crate) struct Builder<'a> {
+    pub(crate) rules: &'a RuleSet,
+    pub(crate) entries: &'a [RuleEntry],
+    pub(crate) relations: &'a Relations,
+    pub(crate) indexes: &'a Indexes,
+    pub(crate) options: &'a BuildOptions,
+    pub(crate) templates: &'a Templates,
+    pub(crate) enricher: &'a dyn Enricher,
+    pub(crate) output: &'a Output,
+    /// Where queries come from instead of converting them; `None` in a whole build.
+    pub(crate) queries_of: Option<QueriesOf<'a>>,
+    pub(crate) site_value: Value,
 }
 
 /// `from` → `to`, both page paths, as a relative `.md` href.
@@ -592,17 +609,32 @@ fn href(root: &str, to: &str) -> String {
 }
 
 impl Builder<'_> {
-    fn rule_page(&self, i: usize) -> Result<usize, SiteError> {
-        let entry = &self.entries[i];
-        let Some(file) = self.rules.files.get(entry.file) else {
-            return Ok(0);
-        };
-        let queries = queries(
+    /// The queries of file `index` of the rule set: from `queries_of` when it has them, else
+    /// converted now.
+    fn queries_of(&self, index: usize, file: &RuleFile) -> Vec<QueryItem> {
+        if let Some(found) = self.queries_of.and_then(|of| of(index)) {
+            return found;
+        }
+        queries(
             file,
             self.rules,
             &self.options.targets,
             self.options.mapping.as_deref(),
-        );
+        )
+    }
+
+    fn rule_page(&self, i: usize) -> Result<usize, SiteError> {
+        match self.rule_page_context(i) {
+            Some(page) => self.write_rule_page(&page),
+            None => Ok(0),
+        }
+    }
+
+    /// The context of the page of entry `i` (`None` if its file is not in the rule set).
+    pub(crate) fn rule_page_context(&self, i: usize) -> Option<RulePage<'_>> {
+        let entry = &self.entries[i];
+        let file = self.rules.files.get(entry.file)?;
+        let queries = self.queries_of(entry.file, file);
         let neighbours = Neighbours {
             entries: self.entries,
             relations: self.relations,
@@ -612,9 +644,15 @@ impl Builder<'_> {
         let mut page = rule_page(entry, file, neighbours, i, queries);
         page.field_mapping = self.options.mapping_shown();
         (page.tuned_by, page.tuned_rules) = self.filter_sections(entry, file);
+        Some(page)
+    }
+
+    /// Writes the Markdown, HTML and JSON files of a rule page.
+    pub(crate) fn write_rule_page(&self, page: &RulePage<'_>) -> Result<usize, SiteError> {
+        let entry = page.rule;
         let markdown = self.templates.render_markdown(
             "rule.md",
-            &Context::from_serialize(&page).map_err(|e| SiteError::Template {
+            &Context::from_serialize(page).map_err(|e| SiteError::Template {
                 name: "rule.md".to_string(),
                 message: e.to_string(),
             })?,
@@ -685,12 +723,7 @@ impl Builder<'_> {
                         |o| o.title.clone(),
                     ),
                     href: other.map(|o| href(&root, &o.page)),
-                    queries: queries(
-                        rule_file,
-                        self.rules,
-                        &self.options.targets,
-                        self.options.mapping.as_deref(),
-                    ),
+                    queries: self.queries_of(f, rule_file),
                 })
             })
             .collect();
@@ -761,7 +794,7 @@ impl Builder<'_> {
         rows
     }
 
-    fn list_page(&self, path: &str, mut page: ListPage) -> Result<usize, SiteError> {
+    pub(crate) fn list_page(&self, path: &str, mut page: ListPage) -> Result<usize, SiteError> {
         page.root = root_of(path);
         let ctx = Context::from_serialize(&page).map_err(|e| SiteError::Template {
             name: "list.md".to_string(),
@@ -773,6 +806,18 @@ impl Builder<'_> {
     }
 
     fn index_pages(&self) -> Result<usize, SiteError> {
+        let mut jobs = self.index_jobs();
+        // Largest pages first, so no thread is left rendering a huge page alone at the end.
+        jobs.sort_by_key(|(_, page)| std::cmp::Reverse(page.rules.len() + page.groups.len()));
+        let counts: Vec<usize> = jobs
+            .into_par_iter()
+            .map(|(path, page)| self.list_page(&path, page))
+            .collect::<Result<_, _>>()?;
+        Ok(counts.into_iter().sum())
+    }
+
+    /// Every index page: its path and its context, for [`Builder::list_page`].
+    pub(crate) fn index_jobs(&self) -> Vec<(String, ListPage)> {
         let ix = self.indexes;
         let mut jobs: Vec<(String, ListPage)> = Vec::new();
         let blank = |title: &str| ListPage {
@@ -1027,17 +1072,10 @@ impl Builder<'_> {
             all.intro = Some("No rule matched an entry of the Data Needed catalog.".to_string());
         }
         jobs.push(("data-needed/index".to_string(), all));
-
-        // Largest pages first, so no thread is left rendering a huge page alone at the end.
-        jobs.sort_by_key(|(_, page)| std::cmp::Reverse(page.rules.len() + page.groups.len()));
-        let counts: Vec<usize> = jobs
-            .into_par_iter()
-            .map(|(path, page)| self.list_page(&path, page))
-            .collect::<Result<_, _>>()?;
-        Ok(counts.into_iter().sum())
+        jobs
     }
 
-    fn site_pages(&self, failed: &[FailedFile]) -> Result<usize, SiteError> {
+    pub(crate) fn site_pages(&self, failed: &[FailedFile]) -> Result<usize, SiteError> {
         let mut n = 0;
         // Home.
         let mut ctx = Context::new();

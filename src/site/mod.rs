@@ -9,6 +9,7 @@
 //! processing pipelines before it.
 
 pub mod build;
+pub mod cache;
 pub mod catalogs;
 pub mod coverage;
 pub mod enrichment;
