@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use sigwiki::site::cache::SiteCache;
+use sigwiki::site::cache::{Delta, SiteCache, UpdateReport};
 use sigwiki::site::serve::Served;
 use sigwiki::site::{self, BuildOptions, Output, QueryTarget, Templates};
 use site_common::{TestCatalog, crate_root, fixtures};
@@ -22,6 +22,8 @@ struct Tree {
     /// Modification times are set by hand, each later than the one before: a file system's
     /// clock may not tick between two quick writes of the same length.
     clock: SystemTime,
+    /// Paths written or removed since the last update, as change events name them.
+    touched: Vec<PathBuf>,
 }
 
 impl Tree {
@@ -34,6 +36,7 @@ impl Tree {
             _dir: dir,
             root,
             clock: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            touched: Vec::new(),
         }
     }
 
@@ -43,8 +46,13 @@ impl Tree {
 
     fn write(&mut self, relative: &str, text: &str) {
         let path = self.path(relative);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        let parent = path.parent().expect("parent");
+        if !parent.exists() {
+            self.touched.push(parent.to_path_buf());
+        }
+        std::fs::create_dir_all(parent).expect("mkdir");
         std::fs::write(&path, text).expect("write");
+        self.touched.push(path.clone());
         self.clock += Duration::from_secs(1);
         std::fs::File::options()
             .write(true)
@@ -59,8 +67,9 @@ impl Tree {
         self.write(relative, &text.replacen(from, to, 1));
     }
 
-    fn remove(&self, relative: &str) {
+    fn remove(&mut self, relative: &str) {
         std::fs::remove_file(self.path(relative)).expect("remove");
+        self.touched.push(self.path(relative));
     }
 
     fn options(&self) -> BuildOptions {
@@ -86,10 +95,13 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// The served site and what the last update did.
+/// Two served sites: one whose cache finds the changes itself (walking the inputs), one that
+/// is told the changed paths, as `serve` tells it.
 struct Session {
     cache: SiteCache,
     served: Served,
+    told: SiteCache,
+    told_served: Served,
     templates_dir: Option<PathBuf>,
     templates: Templates,
     catalog: TestCatalog,
@@ -100,32 +112,45 @@ impl Session {
         Session {
             cache: SiteCache::new(),
             served: Served::default(),
+            told: SiteCache::new(),
+            told_served: Served::default(),
             templates_dir: None,
             templates: Templates::load(None).expect("templates"),
             catalog: TestCatalog::new(),
         }
     }
 
-    /// Runs an incremental update; returns the report and how many files it changed.
-    fn update(&mut self, tree: &Tree) -> (sigwiki::site::cache::UpdateReport, usize) {
+    /// Runs an incremental update of both sites; returns the report of the one that walks,
+    /// how many files it changed, and the report of the one told the paths.
+    fn update(&mut self, tree: &mut Tree) -> (UpdateReport, usize, UpdateReport) {
+        let options = tree.options();
         let served = &mut self.served;
         let mut changed = 0;
-        let mut publish = |delta: sigwiki::site::cache::Delta| {
+        let mut publish = |delta: Delta| {
             let before = served.version;
             served.publish(delta);
             changed += served.changed.values().filter(|v| **v > before).count();
         };
         let report = self
             .cache
-            .update(&tree.options(), &self.templates, &self.catalog, &mut publish)
+            .update(&options, &self.templates, &self.catalog, &mut publish)
             .expect("update");
-        (report, changed)
+        let touched = std::mem::take(&mut tree.touched);
+        self.told.changed(&touched);
+        let served = &mut self.told_served;
+        let mut publish = |delta: Delta| served.publish(delta);
+        let told = self
+            .told
+            .update(&options, &self.templates, &self.catalog, &mut publish)
+            .expect("update");
+        (report, changed, told)
     }
 
     /// Reloads the templates, as `serve` does when the templates folder changes.
     fn reload_templates(&mut self) {
         self.templates = Templates::load(self.templates_dir.as_deref()).expect("templates");
         self.cache.invalidate_pages();
+        self.told.invalidate_pages();
     }
 
     /// Compares the served site with a whole build of `tree`.
@@ -134,6 +159,11 @@ impl Session {
         let whole = site::build(&options, &self.templates, &self.catalog, Output::memory())
             .expect("whole build");
         assert_same(&whole.files, &self.served.files, step);
+        assert_same(
+            &whole.files,
+            &self.told_served.files,
+            &format!("{step}, told the changed paths"),
+        );
     }
 }
 
@@ -230,17 +260,18 @@ fn incremental_updates_give_the_bytes_of_a_whole_build() {
     tree.write("rules/windows/tested.yml", TESTED_RULE);
     let mut session = Session::new();
 
-    let (first, _) = session.update(&tree);
+    let (first, _, _) = session.update(&mut tree);
     assert!(first.rule_pages > 20, "{first:?}");
     session.check(&tree, "the first build");
 
     // Nothing changed: nothing is parsed, converted or rendered.
-    let (report, changed) = session.update(&tree);
+    let (report, changed, told) = session.update(&mut tree);
     assert_eq!(
         (report.parsed, report.converted, report.rendered, changed),
         (0, 0, 0, 0),
         "{report:?}"
     );
+    assert_eq!((told.walked, told.parsed), (false, 0), "{told:?}");
     session.check(&tree, "an update without changes");
 
     let logon = "rules/windows/builtin/security/win_security_logon_failure_wrong_password.yml";
@@ -251,46 +282,67 @@ fn incremental_updates_give_the_bytes_of_a_whole_build() {
         .expect("title")
         .to_string();
     tree.edit(logon, &format!("title: {title}"), "title: Wrong Password, Renamed");
-    let (report, _) = session.update(&tree);
+    let (report, _, told) = session.update(&mut tree);
     assert_eq!(report.parsed, 1, "{report:?}");
     assert!(report.rendered < first.rendered, "{report:?}");
+    // Told the one changed file, the cache reads just that one.
+    assert_eq!((told.walked, told.parsed), (false, 1), "{told:?}");
     session.check(&tree, "a changed title (a rule a correlation uses)");
+
+    // Titles other pages show: of a correlation (on the pages of the rules it uses) and of a
+    // rule another one names in `related`.
+    tree.edit(
+        "rules/windows/builtin/security/win_security_password_spray_correlation.yml",
+        "title: Password Spraying From One Source Address",
+        "title: Password Spraying, Renamed",
+    );
+    session.update(&mut tree);
+    session.check(&tree, "a changed correlation title");
+    tree.edit(
+        "fixtures/windows/failed_logon.yml",
+        "title: Failed Logon",
+        "title: Failed Logon (related)",
+    );
+    session.update(&mut tree);
+    session.check(&tree, "a changed title of a related rule");
 
     // A detection change: new queries, for the rule and the correlation that uses it.
     tree.edit(logon, "detection:", "detection:\n    extra:\n        LogonType: 3");
     tree.edit(logon, "condition: ", "condition: extra and ");
-    session.update(&tree);
+    session.update(&mut tree);
     session.check(&tree, "a changed detection");
 
     tree.write("rules/windows/process_creation/schtasks_from_temp.yml", NEW_RULE);
-    session.update(&tree);
+    let (_, _, told) = session.update(&mut tree);
+    // A new file may or may not be a rule file the walk takes: the inputs are walked.
+    assert!(told.walked, "{told:?}");
     session.check(&tree, "a new rule with a new tag, author and technique");
 
     tree.write("rules/windows/schtasks_burst.yml", CORRELATION);
-    session.update(&tree);
+    session.update(&mut tree);
     session.check(&tree, "a new correlation referencing the new rule");
 
     tree.remove("rules/windows/process_creation/schtasks_from_temp.yml");
-    session.update(&tree);
+    session.update(&mut tree);
     session.check(&tree, "the deleted rule a correlation used");
 
     tree.write("rules/windows/process_creation/schtasks_from_temp.yml", NEW_RULE);
-    session.update(&tree);
+    session.update(&mut tree);
     session.check(&tree, "the rule back");
 
     let nltest = "rules/windows/process_creation/proc_creation_win_nltest_domain_trust_discovery.yml";
     tree.edit(nltest, "detection:", "detection: [");
-    let (report, _) = session.update(&tree);
+    let (report, _, _) = session.update(&mut tree);
     assert!(report.failed >= 1, "{report:?}");
     session.check(&tree, "a broken rule");
 
     tree.edit(nltest, "detection: [", "detection:");
-    session.update(&tree);
+    session.update(&mut tree);
     session.check(&tree, "the broken rule fixed");
 
     let filter = "rules/windows/filters/mf_shadow_copy_deletion_backup_agent.yml";
     tree.edit(filter, "Veeam.EndPoint.Service.exe", "BackupAgent.exe");
-    session.update(&tree);
+    session.update(&mut tree);
     session.check(&tree, "a changed filter");
 
     tree.edit(
@@ -298,7 +350,7 @@ fn incremental_updates_give_the_bytes_of_a_whole_build() {
         "        - win_shadow_copy_deletion",
         "        - win_shadow_copy_deletion\n        - schtasks_from_temp",
     );
-    session.update(&tree);
+    session.update(&mut tree);
     session.check(&tree, "a filter tuning one more rule");
 
     // A second rule with the id of the new one: both get a duplicate-id diagnostic.
@@ -309,12 +361,24 @@ fn incremental_updates_give_the_bytes_of_a_whole_build() {
             "title: Duplicate Of The Scheduled Task Rule",
         ),
     );
-    session.update(&tree);
+    session.update(&mut tree);
     session.check(&tree, "a rule with a duplicate id");
 
     tree.remove("fixtures/windows/duplicate.yml");
-    session.update(&tree);
+    session.update(&mut tree);
     session.check(&tree, "the duplicate gone");
+
+    // A new author whose page takes the slug of an existing author's page: every page
+    // linking to that author now links elsewhere.
+    tree.write(
+        "fixtures/windows/slug.yml",
+        &NEW_RULE
+            .replace("name: schtasks_from_temp\n", "")
+            .replace("0f6d3c52-8a47-4d8e-9c15-3b2a1e9f7d64", "1a2b3c4d-5e6f-4a0b-8c1d-2e3f4a5b6c7d")
+            .replace("author: Carol Example", "author: sigwiki  contributors"),
+    );
+    session.update(&mut tree);
+    session.check(&tree, "an author page slug moving");
 
     // The renamed rule's redirect stub goes with its `related` entry.
     tree.edit(
@@ -322,7 +386,7 @@ fn incremental_updates_give_the_bytes_of_a_whole_build() {
         "      type: renamed",
         "      type: similar",
     );
-    session.update(&tree);
+    session.update(&mut tree);
     session.check(&tree, "a redirect gone");
 
     // Regression data appears: `serve` invalidates the results when a file that is no rule
@@ -336,7 +400,8 @@ fn incremental_updates_give_the_bytes_of_a_whole_build() {
         "{\"EventID\": 4625, \"Channel\": \"Security\"}\n",
     );
     session.cache.invalidate_regression();
-    session.update(&tree);
+    session.told.invalidate_regression();
+    session.update(&mut tree);
     session.check(&tree, "regression data added");
 
     // A template change renders everything again.
@@ -348,10 +413,10 @@ fn incremental_updates_give_the_bytes_of_a_whole_build() {
     std::fs::write(templates.join("list.md"), list).expect("write");
     session.templates_dir = Some(templates);
     session.reload_templates();
-    session.update(&tree);
+    session.update(&mut tree);
     session.check(&tree, "a template change");
 
     tree.edit(logon, "title: Wrong Password, Renamed", "title: Wrong Password Again");
-    session.update(&tree);
+    session.update(&mut tree);
     session.check(&tree, "a title change after the template change");
 }

@@ -19,7 +19,7 @@
 //! entry, failed file or redirect changed.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,6 +30,7 @@ use serde::Serialize;
 use tera::Value;
 
 use crate::sigma::{Diagnostic, DocumentRef, RuleFile, RuleSet, SigmaKind};
+use crate::walk::InputFile;
 
 use super::SiteError;
 use super::build::{self, BuildOptions, Builder, Indexes, SiteInfo};
@@ -59,6 +60,19 @@ impl Key {
         self.0.write_usize(bytes.len());
         self.0.write(bytes);
         self
+    }
+
+    fn opt(mut self, text: Option<&String>) -> Key {
+        match text {
+            Some(text) => {
+                self.0.write_u8(1);
+                self.bytes(text.as_bytes())
+            }
+            None => {
+                self.0.write_u8(0);
+                self
+            }
+        }
     }
 
     fn path(self, path: &Path) -> Key {
@@ -100,10 +114,21 @@ impl std::io::Write for HashWriter<'_> {
 struct Parsed {
     /// Modification time and size when it was read.
     stamp: (Option<SystemTime>, u64),
+    /// How the walk found it.
+    input: InputFile,
     /// The file.
     file: RuleFile,
     /// Fingerprint of its path, relative path and text: the parse is a function of these.
     hash: u64,
+}
+
+/// A rule file's entry kept between builds.
+struct KeptEntry {
+    /// The key it was computed under.
+    key: u64,
+    /// Fingerprint of all of it, what the pages that show it see.
+    content: u64,
+    entry: RuleEntry,
 }
 
 /// What was last rendered for an output unit.
@@ -137,7 +162,12 @@ pub struct UpdateReport {
     pub diagnostics: Vec<Diagnostic>,
     /// Rule files read and parsed again.
     pub parsed: usize,
-    /// Queries converted again (one per file, every target).
+    /// Whether the inputs were walked (else only the files named by [`SiteCache::changed`]
+    /// were looked at).
+    pub walked: bool,
+    /// Entries computed again.
+    pub entries: usize,
+    /// Files whose queries were converted again (every target).
     pub converted: usize,
     /// Output units rendered again (a rule page, an index page, the site pages).
     pub rendered: usize,
@@ -145,14 +175,27 @@ pub struct UpdateReport {
     pub timings: Vec<(&'static str, Duration)>,
 }
 
+/// Changed paths reported since the last update.
+#[derive(Debug, Default)]
+struct Hint {
+    /// A path the walk must look at (a new rule file, a folder): walk the inputs.
+    walk: bool,
+    /// Known rule files to read again.
+    files: HashSet<PathBuf>,
+}
+
 /// What an incremental build keeps between builds.
 #[derive(Default)]
 pub struct SiteCache {
     parsed: HashMap<PathBuf, Parsed>,
-    /// The paths of `parsed`, made absolute, as change events name them.
-    absolute: std::collections::HashSet<PathBuf>,
+    /// The paths of `parsed` made absolute, as change events name them → the path as walked.
+    absolute: HashMap<PathBuf, PathBuf>,
     skipped: Vec<Diagnostic>,
-    entries: HashMap<PathBuf, (u64, RuleEntry)>,
+    hint: Option<Hint>,
+    /// The last rule set: its files are reused when they and what resolving them added are
+    /// unchanged, rather than cloned from `parsed`.
+    resolved: Option<RuleSet>,
+    entries: HashMap<PathBuf, KeptEntry>,
     queries: HashMap<PathBuf, (u64, Arc<Vec<QueryItem>>)>,
     units: HashMap<String, Unit>,
     /// The key of the index pages, site pages and exports as a whole, when they are current.
@@ -197,6 +240,17 @@ impl Clock {
 /// A unit rendered in an update: its name, key and files.
 type Rendered = (String, u64, BTreeMap<String, Vec<u8>>);
 
+/// The rule set of an update and what was computed from it.
+struct State {
+    rules: RuleSet,
+    file_keys: Vec<u64>,
+    query_keys: Vec<u64>,
+    failed_files: Vec<build::FailedFile>,
+    entries: Vec<RuleEntry>,
+    entry_keys: Vec<u64>,
+    contents: Vec<u64>,
+}
+
 impl SiteCache {
     /// An empty cache: the first update builds everything.
     pub fn new() -> SiteCache {
@@ -205,7 +259,29 @@ impl SiteCache {
 
     /// Whether `path` (absolute) is a rule file of the last update.
     pub fn knows(&self, path: &Path) -> bool {
-        self.absolute.contains(path)
+        self.absolute.contains_key(path)
+    }
+
+    /// Reports changed paths (absolute, as change events name them). Until the next update,
+    /// the cache trusts these to be all the changes: when they are all known rule files (or
+    /// files no walk would take, like an editor's swap files), the next update reads just
+    /// those again, without walking the inputs. A file named here is read again even if its
+    /// modification time and size look unchanged.
+    pub fn changed(&mut self, paths: &[PathBuf]) {
+        let hint = self.hint.get_or_insert_with(Hint::default);
+        for path in paths {
+            match self.absolute.get(path) {
+                Some(walked) => {
+                    hint.files.insert(walked.clone());
+                }
+                None => {
+                    let folder_or_rule = crate::walk::is_rule_file(path)
+                        || path.extension().is_none()
+                        || path.is_dir();
+                    hint.walk |= folder_or_rule;
+                }
+            }
+        }
     }
 
     /// Data the rule files do not show changed (regression test data, events files): the
@@ -237,20 +313,92 @@ impl SiteCache {
         publish: &mut dyn FnMut(Delta),
     ) -> Result<UpdateReport, SiteError> {
         let mut clock = Clock::new();
+        let mut report = UpdateReport::default();
         let whole = self.incomplete || self.units.is_empty();
         if whole {
             self.units.clear();
             self.site_key = None;
             self.incomplete = true;
         }
-        let parsed = self.refresh(options)?;
+        let reparsed = match self.hint.take() {
+            Some(hint) if !hint.walk && !self.parsed.is_empty() => self.reread(&hint.files, options),
+            _ => {
+                report.walked = true;
+                self.refresh(options)?
+            }
+        };
+        report.parsed = reparsed.len();
         clock.lap("walk and parse");
+        let mut state = self.resolve(&reparsed, options, enricher, &mut report);
+        clock.lap("resolve and entries");
+        let result = self.render(&mut state, whole, options, templates, enricher, publish, &mut report, &mut clock);
+        // Kept for the next update whether or not this one finished.
+        let State {
+            rules,
+            entries,
+            entry_keys,
+            contents,
+            ..
+        } = state;
+        self.entries = entries
+            .into_iter()
+            .zip(entry_keys)
+            .zip(contents)
+            .filter_map(|((entry, key), content)| {
+                let path = rules.files.get(entry.file)?.path.clone();
+                Some((
+                    path,
+                    KeptEntry {
+                        key,
+                        content,
+                        entry,
+                    },
+                ))
+            })
+            .collect();
+        self.resolved = Some(rules);
+        result?;
+        report.timings = clock.laps;
+        Ok(report)
+    }
 
-        // The pristine files go into a new rule set, which resolves references afresh.
-        let pristine: Vec<&Parsed> = self.parsed.values().collect();
-        let files: Vec<RuleFile> = pristine.par_iter().map(|p| p.file.clone()).collect();
+    /// The rule set (its files reused from the last one where possible), the keys of what is
+    /// computed from it, and the entries.
+    fn resolve(
+        &mut self,
+        reparsed: &HashSet<PathBuf>,
+        options: &BuildOptions,
+        enricher: &dyn Enricher,
+        report: &mut UpdateReport,
+    ) -> State {
+        // A resolved file is its parse plus what the rule set added to it: when nothing was
+        // added (as many diagnostics, as many documents) it is the parse as it was, and is
+        // reused as it is; otherwise the parse is cloned and resolved again.
+        let mut old: HashMap<PathBuf, RuleFile> = self
+            .resolved
+            .take()
+            .map(|set| {
+                set.files
+                    .into_iter()
+                    .map(|f| (f.path.clone(), f))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let files: Vec<RuleFile> = self
+            .parsed
+            .iter()
+            .map(|(path, parsed)| match old.remove(path) {
+                Some(file)
+                    if !reparsed.contains(path)
+                        && file.diagnostics.len() == parsed.file.diagnostics.len()
+                        && file.documents.len() == parsed.file.documents.len() =>
+                {
+                    file
+                }
+                _ => parsed.file.clone(),
+            })
+            .collect();
         let rules = RuleSet::new(files);
-        clock.lap("resolve");
 
         // What each file is, after resolution: its text and its diagnostics, which include
         // those the rule set added and say which documents it dropped.
@@ -259,12 +407,11 @@ impl SiteCache {
             .par_iter()
             .map(|file| {
                 let hash = self.parsed.get(&file.path).map_or(0, |p| p.hash);
-                let indices: Vec<usize> = file.documents.iter().map(|d| d.index).collect();
-                Key::new("file")
-                    .u64(hash)
-                    .json(&file.diagnostics)
-                    .json(&indices)
-                    .finish()
+                let mut key = Key::new("file").u64(hash).json(&file.diagnostics);
+                for document in &file.documents {
+                    key = key.u64(document.index as u64);
+                }
+                key.finish()
             })
             .collect();
         let query_keys: Vec<u64> = (0..rules.files.len())
@@ -278,24 +425,114 @@ impl SiteCache {
         let entry_keys: Vec<u64> = planned
             .iter()
             .map(|(index, page)| {
+                let file = &rules.files[*index];
+                // Regression results (the one input of an entry besides its file and the
+                // filters tuning it) exist only for tested rules, or with `--events`.
+                let tested = !options.events.is_empty()
+                    || file
+                        .documents
+                        .iter()
+                        .any(|d| crate::eval::regression::regression_path(&d.kind).is_some());
                 Key::new("entry")
                     .u64(query_keys[*index])
-                    .u64(epoch)
+                    .u64(if tested { epoch } else { 0 })
                     .bytes(page.as_bytes())
                     .finish()
             })
             .collect();
-        let entries = self.entries(&rules, planned, &entry_keys, options, enricher);
+
+        // Kept entries are moved out of the cache, new ones computed.
+        let mut kept = std::mem::take(&mut self.entries);
+        let slots: Vec<Result<(RuleEntry, u64), (usize, model::PagePath)>> = planned
+            .into_iter()
+            .zip(&entry_keys)
+            .map(|((index, page), key)| match kept.remove(&rules.files[index].path) {
+                Some(k) if k.key == *key => {
+                    let mut entry = k.entry;
+                    entry.file = index;
+                    Ok((entry, k.content))
+                }
+                _ => Err((index, page)),
+            })
+            .collect();
+        let mut fresh: Vec<RuleEntry> = slots
+            .par_iter()
+            .filter_map(|slot| match slot {
+                Ok(_) => None,
+                Err((index, page)) => {
+                    model::entry(*index, &rules.files[*index], page.clone(), enricher)
+                }
+            })
+            .collect();
+        super::regression::attach(&rules, &mut fresh, &options.events);
+        report.entries = fresh.len();
+        let mut fresh = fresh.into_iter().peekable();
+        let mut entries = Vec::with_capacity(slots.len());
+        let mut keys = Vec::with_capacity(slots.len());
+        let mut contents = Vec::with_capacity(slots.len());
+        for (slot, key) in slots.into_iter().zip(&entry_keys) {
+            let (entry, content) = match slot {
+                Ok(kept) => kept,
+                Err((index, _)) => match fresh.next_if(|e| e.file == index) {
+                    Some(entry) => {
+                        let content = entry_content(&entry, epoch);
+                        (entry, content)
+                    }
+                    // A planned file always has a document, so it always has an entry.
+                    None => continue,
+                },
+            };
+            entries.push(entry);
+            keys.push(*key);
+            contents.push(content);
+        }
         for entry in &entries {
             diagnostics.extend(entry.diagnostics.iter().cloned());
         }
         diagnostics.sort();
         diagnostics.dedup();
-        let relations = model::relations(&entries, &rules);
-        let indexes = Indexes::new(&entries);
-        clock.lap("entries, relations and indexes");
+        report.diagnostics = diagnostics;
+        report.rule_pages = entries.len();
+        report.failed = failed_files.len();
+        State {
+            rules,
+            file_keys,
+            query_keys,
+            failed_files,
+            entries,
+            entry_keys: keys,
+            contents,
+        }
+    }
 
-        let converted = self.convert(&rules, &entries, &query_keys, options);
+    /// Renders what changed and publishes it.
+    #[allow(clippy::too_many_arguments)]
+    fn render(
+        &mut self,
+        state: &mut State,
+        whole: bool,
+        options: &BuildOptions,
+        templates: &Templates,
+        enricher: &dyn Enricher,
+        publish: &mut dyn FnMut(Delta),
+        report: &mut UpdateReport,
+        clock: &mut Clock,
+    ) -> Result<(), SiteError> {
+        let State {
+            rules,
+            file_keys,
+            query_keys,
+            failed_files,
+            entries,
+            contents,
+            ..
+        } = state;
+        let (rules, entries): (&RuleSet, &[RuleEntry]) = (rules, entries);
+        let relations = model::relations(entries, rules);
+        let indexes = Indexes::new(entries);
+        clock.lap("relations and indexes");
+
+        report.converted = self.convert(rules, entries, query_keys, options);
         let queries: HashMap<usize, Arc<Vec<QueryItem>>> = rules
             .files
             .iter()
@@ -318,8 +555,8 @@ impl SiteCache {
             .finish();
         let output = Output::memory();
         let builder = Builder {
-            rules: &rules,
-            entries: &entries,
+            rules,
+            entries,
             relations: &relations,
             indexes: &indexes,
             options,
@@ -329,27 +566,34 @@ impl SiteCache {
             queries_of: Some(&queries_of),
             site_value: Value::from_serializable(&site),
         };
-
-        let mut rendered = 0;
-        let mut whole_site: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
         let counts = (entries.len(), failed_files.len());
+        let mut whole_site: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
 
         // Step one: the rule pages.
+        let mut by_file: Vec<Option<usize>> = vec![None; rules.files.len()];
+        for (i, entry) in entries.iter().enumerate() {
+            by_file[entry.file] = Some(i);
+        }
+        let neighbours = PageInputs {
+            rules,
+            entries,
+            relations: &relations,
+            indexes: &indexes,
+            file_keys,
+            query_keys,
+            by_file: &by_file,
+        };
         let units: Vec<Result<Option<Rendered>, SiteError>> = (0..entries.len())
             .into_par_iter()
             .map(|i| {
-                let Some(page) = builder.rule_page_context(i) else {
-                    return Ok(None);
-                };
                 let name = format!("rule:{}", entries[i].page);
-                let key = Key::new("rule page")
-                    .u64(site_key)
-                    .u64(entry_keys[i])
-                    .json(&page)
-                    .finish();
+                let key = neighbours.key(i, site_key, contents[i]);
                 if self.units.get(&name).is_some_and(|u| u.key == key) {
                     return Ok(None);
                 }
+                let Some(page) = builder.rule_page_context(i) else {
+                    return Ok(None);
+                };
                 let out = Output::memory();
                 Builder {
                     output: &out,
@@ -360,17 +604,20 @@ impl SiteCache {
                 Ok(Some((name, key, out.commit()?)))
             })
             .collect();
-        let units = units.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let units = units
+            .into_iter()
+            .filter_map(Result::transpose)
+            .collect::<Result<Vec<_>, _>>()?;
         let present: Vec<String> = entries
             .iter()
             .map(|e| format!("rule:{}", e.page))
             .collect();
-        rendered += units.iter().flatten().count();
-        let delta = self.apply(units.into_iter().flatten().collect(), "rule:", &present);
+        report.rendered += units.len();
+        let delta = self.apply(units, "rule:", &present);
         clock.lap("rule pages");
         if whole {
             whole_site.extend(delta);
-        } else {
+        } else if !delta.is_empty() {
             publish(Delta {
                 files: delta,
                 replace: false,
@@ -383,8 +630,8 @@ impl SiteCache {
         // the failed files and the redirects only.
         let pages_key = Key::new("site pages")
             .u64(site_key)
-            .json(&entry_keys)
-            .json(&failed_files)
+            .json(contents)
+            .json(failed_files)
             .json(&relations.redirects)
             .finish();
         if self.site_key != Some(pages_key) {
@@ -421,15 +668,15 @@ impl SiteCache {
                 .filter_map(Result::transpose)
                 .collect::<Result<Vec<_>, _>>()?;
             let out = Output::memory();
-            let site_builder = Builder {
+            Builder {
                 output: &out,
                 site_value: builder.site_value.clone(),
                 ..builder
-            };
-            site_builder.site_pages(&failed_files)?;
-            super::regression::write_events(&out, &entries)?;
+            }
+            .site_pages(failed_files)?;
+            super::regression::write_events(&out, entries)?;
             units.push(("site".to_string(), pages_key, out.commit()?));
-            rendered += units.len();
+            report.rendered += units.len();
             let delta = self.apply(units, "list:", &present);
             self.site_key = Some(pages_key);
             whole_site.extend(delta);
@@ -452,60 +699,34 @@ impl SiteCache {
                 failed: counts.1,
             });
         }
-        Ok(UpdateReport {
-            rule_pages: counts.0,
-            failed: counts.1,
-            diagnostics,
-            parsed,
-            converted,
-            rendered,
-            timings: clock.laps,
-        })
+        Ok(())
     }
 
     /// Walks the inputs, re-reads the files that are new or whose modification time or size
-    /// changed, and forgets the files that are gone. Returns how many files were parsed.
-    fn refresh(&mut self, options: &BuildOptions) -> Result<usize, SiteError> {
+    /// changed, and forgets the files that are gone. Returns the files parsed.
+    fn refresh(&mut self, options: &BuildOptions) -> Result<HashSet<PathBuf>, SiteError> {
         let walked = crate::walk::walk(&options.inputs)?;
-        let stamp = |p: &Path| {
-            std::fs::metadata(p)
-                .map(|m| (m.modified().ok(), m.len()))
-                .unwrap_or((None, 0))
-        };
         let known = &self.parsed;
         let fresh: Vec<(PathBuf, Option<Parsed>)> = walked
             .files
-            .par_iter()
+            .into_par_iter()
             .filter_map(|input| {
                 let stamp = stamp(&input.path);
                 match known.get(&input.path) {
                     // A file without a modification time is always read again.
-                    Some(p) if p.stamp == stamp && stamp.0.is_some() => {
-                        (p.file.relative == input.relative).then(|| (input.path.clone(), None))
+                    Some(p) if p.stamp == stamp && stamp.0.is_some() && p.input == input => {
+                        Some((input.path, None))
                     }
-                    _ => None,
+                    _ => parse(input, stamp, options).map(|(path, p)| (path, Some(p))),
                 }
-                .or_else(|| {
-                    // Not a Sigma document: left out, as a build leaves it out.
-                    let file = crate::load::parse_input(input, &options.parse).ok()?;
-                    let hash = Key::new("source")
-                        .path(&file.path)
-                        .path(&file.relative)
-                        .bytes(file.source.as_bytes())
-                        .finish();
-                    Some((
-                        input.path.clone(),
-                        Some(Parsed { stamp, file, hash }),
-                    ))
-                })
             })
             .collect();
-        let mut parsed = 0;
+        let mut parsed = HashSet::new();
         let mut next = HashMap::with_capacity(fresh.len());
         for (path, entry) in fresh {
             let entry = match entry {
                 Some(new) => {
-                    parsed += 1;
+                    parsed.insert(path.clone());
                     new
                 }
                 None => match self.parsed.remove(&path) {
@@ -516,15 +737,46 @@ impl SiteCache {
             next.insert(path, entry);
         }
         // What is left of the old files is the files that are gone.
-        if parsed > 0 || !self.parsed.is_empty() || self.absolute.len() != next.len() {
-            self.absolute = next
-                .keys()
-                .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
-                .collect();
-        }
+        let gone = !self.parsed.is_empty();
         self.parsed = next;
+        if !parsed.is_empty() || gone {
+            self.index_paths();
+        }
         self.skipped = walked.skipped;
         Ok(parsed)
+    }
+
+    /// Reads the known rule files `paths` again (without a walk); a file that is gone, or is
+    /// no Sigma document any more, is forgotten. Returns the files parsed.
+    fn reread(&mut self, paths: &HashSet<PathBuf>, options: &BuildOptions) -> HashSet<PathBuf> {
+        let mut parsed = HashSet::new();
+        let mut forgot = false;
+        for path in paths {
+            let Some(old) = self.parsed.remove(path) else {
+                continue;
+            };
+            let stamp = stamp(path);
+            let exists = stamp.0.is_some() || std::fs::symlink_metadata(path).is_ok();
+            match exists.then(|| parse(old.input, stamp, options)).flatten() {
+                Some((path, new)) => {
+                    parsed.insert(path.clone());
+                    self.parsed.insert(path, new);
+                }
+                None => forgot = true,
+            }
+        }
+        if forgot {
+            self.index_paths();
+        }
+        parsed
+    }
+
+    fn index_paths(&mut self) {
+        self.absolute = self
+            .parsed
+            .keys()
+            .map(|p| (std::path::absolute(p).unwrap_or_else(|_| p.clone()), p.clone()))
+            .collect();
     }
 
     /// The fingerprint of what regression results depend on beyond the rule files: the
@@ -532,73 +784,13 @@ impl SiteCache {
     fn epoch_key(&self, options: &BuildOptions) -> u64 {
         let mut key = Key::new("epoch").u64(self.epoch);
         for path in &options.events {
-            let stamp = std::fs::metadata(path)
-                .ok()
-                .map(|m| (m.modified().ok(), m.len()));
-            key = key.path(path).json(&stamp.map(|(t, len)| {
-                (
-                    t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-                        .map(|d| d.as_nanos()),
-                    len,
-                )
-            }));
+            let (time, len) = stamp(path);
+            let nanos = time
+                .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            key = key.path(path).bytes(&nanos.to_le_bytes()).u64(len);
         }
         key.finish()
-    }
-
-    /// The entries of the planned pages: kept ones when their key is unchanged, the others
-    /// computed (and their regression tests run) now.
-    fn entries(
-        &mut self,
-        rules: &RuleSet,
-        planned: Vec<(usize, model::PagePath)>,
-        keys: &[u64],
-        options: &BuildOptions,
-        enricher: &dyn Enricher,
-    ) -> Vec<RuleEntry> {
-        let kept = &self.entries;
-        let slots: Vec<Result<RuleEntry, (usize, model::PagePath)>> = planned
-            .into_par_iter()
-            .zip(keys.par_iter())
-            .map(|((index, page), key)| {
-                let file = &rules.files[index];
-                match kept.get(&file.path) {
-                    Some((k, entry)) if k == key => {
-                        let mut entry = entry.clone();
-                        entry.file = index;
-                        Ok(entry)
-                    }
-                    _ => Err((index, page)),
-                }
-            })
-            .collect();
-        let mut fresh: Vec<RuleEntry> = slots
-            .par_iter()
-            .filter_map(|slot| match slot {
-                Ok(_) => None,
-                Err((index, page)) => {
-                    model::entry(*index, &rules.files[*index], page.clone(), enricher)
-                }
-            })
-            .collect();
-        super::regression::attach(rules, &mut fresh, &options.events);
-        let mut fresh = fresh.into_iter().peekable();
-        let mut entries = Vec::with_capacity(slots.len());
-        let mut memo = HashMap::with_capacity(slots.len());
-        for (slot, key) in slots.into_iter().zip(keys) {
-            let entry = match slot {
-                Ok(entry) => entry,
-                Err((index, _)) => match fresh.next_if(|e| e.file == index) {
-                    Some(entry) => entry,
-                    // A planned file always has a document, so it always has an entry.
-                    None => continue,
-                },
-            };
-            memo.insert(rules.files[entry.file].path.clone(), (*key, entry.clone()));
-            entries.push(entry);
-        }
-        self.entries = memo;
-        entries
     }
 
     /// Converts the queries of the files that need them (those with a page and those a
@@ -663,8 +855,7 @@ impl SiteCache {
         present: &[String],
     ) -> BTreeMap<String, Option<Vec<u8>>> {
         let mut delta: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
-        let present: std::collections::HashSet<&str> =
-            present.iter().map(String::as_str).collect();
+        let present: HashSet<&str> = present.iter().map(String::as_str).collect();
         let gone: Vec<String> = self
             .units
             .keys()
@@ -695,6 +886,142 @@ impl SiteCache {
             self.units.insert(name, Unit { key, outputs });
         }
         delta
+    }
+}
+
+fn stamp(path: &Path) -> (Option<SystemTime>, u64) {
+    std::fs::metadata(path)
+        .map(|m| (m.modified().ok(), m.len()))
+        .unwrap_or((None, 0))
+}
+
+/// Parses a walked file; `None` when it is not a Sigma document (left out, as a build leaves
+/// it out).
+fn parse(
+    input: InputFile,
+    stamp: (Option<SystemTime>, u64),
+    options: &BuildOptions,
+) -> Option<(PathBuf, Parsed)> {
+    let file = crate::load::parse_input(&input, &options.parse).ok()?;
+    let hash = Key::new("source")
+        .path(&file.path)
+        .path(&file.relative)
+        .bytes(file.source.as_bytes())
+        .finish();
+    Some((
+        input.path.clone(),
+        Parsed {
+            stamp,
+            input,
+            file,
+            hash,
+        },
+    ))
+}
+
+/// The fingerprint of everything in an entry, for the pages that show entries: its JSON form
+/// and the fields that form leaves out.
+fn entry_content(entry: &RuleEntry, epoch: u64) -> u64 {
+    let sources: Vec<Option<&PathBuf>> = entry.regression.iter().map(|r| r.source.as_ref()).collect();
+    let copied = sources.iter().any(Option::is_some);
+    Key::new("entry content")
+        .json(entry)
+        .json(&entry.enrichment)
+        .json(&entry.retired)
+        .json(&entry.diagnostics)
+        .json(&sources)
+        // A copied events file is read again when the regression data may have changed.
+        .u64(if copied { epoch } else { 0 })
+        .finish()
+}
+
+/// What a rule page reads besides its own entry and queries, to tell whether it changed
+/// without building its context: mirrors what [`build::rule_page`] and the builder's filter
+/// sections look at.
+struct PageInputs<'a> {
+    rules: &'a RuleSet,
+    entries: &'a [RuleEntry],
+    relations: &'a model::Relations,
+    indexes: &'a Indexes,
+    file_keys: &'a [u64],
+    query_keys: &'a [u64],
+    by_file: &'a [Option<usize>],
+}
+
+impl PageInputs<'_> {
+    /// The key of the page of entry `i`.
+    fn key(&self, i: usize, site_key: u64, content: u64) -> u64 {
+        let entry = &self.entries[i];
+        let file = &self.rules.files[entry.file];
+        let pages = &self.indexes.pages;
+        let mut key = Key::new("rule page")
+            .u64(site_key)
+            .u64(content)
+            .u64(self.query_keys[entry.file]);
+        // The index pages it links to.
+        for author in &entry.authors {
+            key = key.opt(pages.authors.get(author));
+        }
+        for tactic in &entry.enrichment.tactics {
+            key = key.opt(pages.tactics.get(&tactic.id));
+        }
+        for technique in &entry.enrichment.techniques {
+            key = key.opt(pages.techniques.get(&technique.effective().id));
+        }
+        for data in &entry.enrichment.data_needed {
+            key = key.opt(pages.data_needed.get(&data.id));
+        }
+        for tag in &entry.enrichment.other_tags {
+            key = key.opt(pages.tags.get(&tag.tag.to_ascii_lowercase()));
+        }
+        for logsource in &entry.logsources {
+            key = key.opt(pages.logsources.get(logsource));
+        }
+        // The rules it is related to: their titles and pages.
+        let relations = self.relations;
+        for list in [&relations.uses, &relations.used_by, &relations.related] {
+            key = key.u64(u64::MAX);
+            for relation in list.get(i).map_or(&[][..], Vec::as_slice) {
+                let other = relation.other.and_then(|o| self.entries.get(o));
+                key = key
+                    .bytes(relation.label.as_bytes())
+                    .bytes(relation.reference.as_bytes())
+                    .opt(other.map(|o| &o.title))
+                    .opt(other.map(|o| &o.page));
+            }
+        }
+        // The filters that tune it, and the rules it tunes as a filter, with their queries.
+        key = key.u64(u64::MAX);
+        for document in &file.documents {
+            for filter in self.rules.filters_of(file, document) {
+                key = key
+                    .u64(self.file_keys[filter.file])
+                    .u64(filter.document as u64)
+                    .opt(self.page_of(filter.file));
+            }
+        }
+        key = key.u64(u64::MAX);
+        for document in 0..file.documents.len() {
+            let at = DocumentRef {
+                file: entry.file,
+                document,
+            };
+            for tuned in self.rules.tuned_by(at) {
+                let other = self.by_file[tuned.file].and_then(|o| self.entries.get(o));
+                key = key
+                    .u64(self.file_keys[tuned.file])
+                    .u64(self.query_keys[tuned.file])
+                    .opt(other.map(|o| &o.title))
+                    .opt(other.map(|o| &o.page));
+            }
+        }
+        key.finish()
+    }
+
+    fn page_of(&self, file: usize) -> Option<&String> {
+        self.by_file[file]
+            .and_then(|o| self.entries.get(o))
+            .map(|e| &e.page)
     }
 }
 
