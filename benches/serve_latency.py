@@ -9,10 +9,11 @@ the page would reload), when the all-rules table shows the new title (the index 
 exports follow the rule pages), and how long a new rule file and a deleted one take to appear
 and disappear.
 
-Usage: benches/serve_latency.py [--no-build] [--runs N] [--targets LIST]
+Usage: benches/serve_latency.py [--no-build] [--runs N] [--targets LIST] [--verbose]
   --no-build   use the existing target/release/sigwiki
   --runs N     edits to time (default 10)
   --targets    passed to `sigwiki serve --targets` (default: its own default)
+  --verbose    print the server's log (one line per update, with its steps)
 Environment: SIGWIKI_SHARED (default: <repo>/../shared), BUDGET_MS (default 150).
 
 Prints each run, the medians and the load average; exits 1 when the median edit-to-page time is
@@ -85,6 +86,7 @@ def main():
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--targets")
+    parser.add_argument("--verbose", action="store_true", help="print the server's log")
     args = parser.parse_args()
     shared = os.environ.get("SIGWIKI_SHARED", os.path.join(REPO, "..", "shared"))
     corpus = os.path.join(shared, "corpus", "sigmahq")
@@ -204,6 +206,9 @@ def main():
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+        if args.verbose:
+            print("server log:")
+            print(open(log_path).read())
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -73,8 +73,7 @@ impl Tree {
     }
 
     fn options(&self) -> BuildOptions {
-        let mut options =
-            BuildOptions::new(vec![self.path("rules"), self.path("fixtures")]);
+        let mut options = BuildOptions::new(vec![self.path("rules"), self.path("fixtures")]);
         options.targets = QueryTarget::every();
         options.site_url = Some("https://rules.example.org/".to_string());
         options.live_reload = true;
@@ -281,13 +280,39 @@ fn incremental_updates_give_the_bytes_of_a_whole_build() {
         .find_map(|l| l.strip_prefix("title: "))
         .expect("title")
         .to_string();
-    tree.edit(logon, &format!("title: {title}"), "title: Wrong Password, Renamed");
+    tree.edit(
+        logon,
+        &format!("title: {title}"),
+        "title: Wrong Password, Renamed",
+    );
     let (report, _, told) = session.update(&mut tree);
     assert_eq!(report.parsed, 1, "{report:?}");
     assert!(report.rendered < first.rendered, "{report:?}");
     // Told the one changed file, the cache reads just that one.
     assert_eq!((told.walked, told.parsed), (false, 1), "{told:?}");
     session.check(&tree, "a changed title (a rule a correlation uses)");
+
+    // A newer change waiting: the index pages are left to the next update, which renders
+    // them.
+    let waiting = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    session.cache.interrupt_with(waiting.clone());
+    tree.edit(
+        logon,
+        "title: Wrong Password, Renamed",
+        "title: Wrong Password, Interrupted",
+    );
+    let (report, _, _) = session.update(&mut tree);
+    assert!(report.interrupted, "{report:?}");
+    waiting.store(false, std::sync::atomic::Ordering::SeqCst);
+    let (report, _, _) = session.update(&mut tree);
+    assert!(!report.interrupted && report.rendered > 0, "{report:?}");
+    session.check(&tree, "an update after an interrupted one");
+    tree.edit(
+        logon,
+        "title: Wrong Password, Interrupted",
+        "title: Wrong Password, Renamed",
+    );
+    session.update(&mut tree);
 
     // Titles other pages show: of a correlation (on the pages of the rules it uses) and of a
     // rule another one names in `related`.
@@ -307,12 +332,19 @@ fn incremental_updates_give_the_bytes_of_a_whole_build() {
     session.check(&tree, "a changed title of a related rule");
 
     // A detection change: new queries, for the rule and the correlation that uses it.
-    tree.edit(logon, "detection:", "detection:\n    extra:\n        LogonType: 3");
+    tree.edit(
+        logon,
+        "detection:",
+        "detection:\n    extra:\n        LogonType: 3",
+    );
     tree.edit(logon, "condition: ", "condition: extra and ");
     session.update(&mut tree);
     session.check(&tree, "a changed detection");
 
-    tree.write("rules/windows/process_creation/schtasks_from_temp.yml", NEW_RULE);
+    tree.write(
+        "rules/windows/process_creation/schtasks_from_temp.yml",
+        NEW_RULE,
+    );
     let (_, _, told) = session.update(&mut tree);
     // A new file may or may not be a rule file the walk takes: the inputs are walked.
     assert!(told.walked, "{told:?}");
@@ -326,11 +358,15 @@ fn incremental_updates_give_the_bytes_of_a_whole_build() {
     session.update(&mut tree);
     session.check(&tree, "the deleted rule a correlation used");
 
-    tree.write("rules/windows/process_creation/schtasks_from_temp.yml", NEW_RULE);
+    tree.write(
+        "rules/windows/process_creation/schtasks_from_temp.yml",
+        NEW_RULE,
+    );
     session.update(&mut tree);
     session.check(&tree, "the rule back");
 
-    let nltest = "rules/windows/process_creation/proc_creation_win_nltest_domain_trust_discovery.yml";
+    let nltest =
+        "rules/windows/process_creation/proc_creation_win_nltest_domain_trust_discovery.yml";
     tree.edit(nltest, "detection:", "detection: [");
     let (report, _, _) = session.update(&mut tree);
     assert!(report.failed >= 1, "{report:?}");
@@ -374,7 +410,10 @@ fn incremental_updates_give_the_bytes_of_a_whole_build() {
         "fixtures/windows/slug.yml",
         &NEW_RULE
             .replace("name: schtasks_from_temp\n", "")
-            .replace("0f6d3c52-8a47-4d8e-9c15-3b2a1e9f7d64", "1a2b3c4d-5e6f-4a0b-8c1d-2e3f4a5b6c7d")
+            .replace(
+                "0f6d3c52-8a47-4d8e-9c15-3b2a1e9f7d64",
+                "1a2b3c4d-5e6f-4a0b-8c1d-2e3f4a5b6c7d",
+            )
             .replace("author: Carol Example", "author: sigwiki  contributors"),
     );
     session.update(&mut tree);
@@ -416,7 +455,11 @@ fn incremental_updates_give_the_bytes_of_a_whole_build() {
     session.update(&mut tree);
     session.check(&tree, "a template change");
 
-    tree.edit(logon, "title: Wrong Password, Renamed", "title: Wrong Password Again");
+    tree.edit(
+        logon,
+        "title: Wrong Password, Renamed",
+        "title: Wrong Password Again",
+    );
     session.update(&mut tree);
     session.check(&tree, "a title change after the template change");
 }

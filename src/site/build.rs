@@ -413,7 +413,11 @@ pub struct SiteInfo {
 }
 
 impl SiteInfo {
-    pub(crate) fn new(options: &BuildOptions, enricher: &dyn Enricher, has_errors: bool) -> SiteInfo {
+    pub(crate) fn new(
+        options: &BuildOptions,
+        enricher: &dyn Enricher,
+        has_errors: bool,
+    ) -> SiteInfo {
         SiteInfo {
             title: options.title.clone(),
             base_url: options.base_url.clone(),

@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use rayon::prelude::*;
@@ -171,6 +172,8 @@ pub struct UpdateReport {
     pub converted: usize,
     /// Output units rendered again (a rule page, an index page, the site pages).
     pub rendered: usize,
+    /// The second step was skipped or abandoned for a newer change.
+    pub interrupted: bool,
     /// How long each step took.
     pub timings: Vec<(&'static str, Duration)>,
 }
@@ -205,6 +208,8 @@ pub struct SiteCache {
     epoch: u64,
     /// The last update did not finish a whole build: the next one renders everything.
     incomplete: bool,
+    /// Set when a newer change is waiting: an update then skips or stops its second step.
+    interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for SiteCache {
@@ -284,6 +289,13 @@ impl SiteCache {
         }
     }
 
+    /// A flag that, once set, tells an update that a newer change is waiting: it then skips
+    /// or abandons its second step (the index pages, site pages and exports), which the next
+    /// update renders. The first step, and a whole build, always finish.
+    pub fn interrupt_with(&mut self, flag: Arc<AtomicBool>) {
+        self.interrupt = Some(flag);
+    }
+
     /// Data the rule files do not show changed (regression test data, events files): the
     /// entries, which hold what the rules matched, are computed again on the next update.
     pub fn invalidate_regression(&mut self) {
@@ -321,7 +333,9 @@ impl SiteCache {
             self.incomplete = true;
         }
         let reparsed = match self.hint.take() {
-            Some(hint) if !hint.walk && !self.parsed.is_empty() => self.reread(&hint.files, options),
+            Some(hint) if !hint.walk && !self.parsed.is_empty() => {
+                self.reread(&hint.files, options)
+            }
             _ => {
                 report.walked = true;
                 self.refresh(options)?
@@ -329,9 +343,17 @@ impl SiteCache {
         };
         report.parsed = reparsed.len();
         clock.lap("walk and parse");
-        let mut state = self.resolve(&reparsed, options, enricher, &mut report);
-        clock.lap("resolve and entries");
-        let result = self.render(&mut state, whole, options, templates, enricher, publish, &mut report, &mut clock);
+        let mut state = self.resolve(&reparsed, options, enricher, &mut report, &mut clock);
+        let result = self.render(
+            &mut state,
+            whole,
+            options,
+            templates,
+            enricher,
+            publish,
+            &mut report,
+            &mut clock,
+        );
         // Kept for the next update whether or not this one finished.
         let State {
             rules,
@@ -357,6 +379,7 @@ impl SiteCache {
             })
             .collect();
         self.resolved = Some(rules);
+        clock.lap("keep");
         result?;
         report.timings = clock.laps;
         Ok(report)
@@ -370,35 +393,43 @@ impl SiteCache {
         options: &BuildOptions,
         enricher: &dyn Enricher,
         report: &mut UpdateReport,
+        clock: &mut Clock,
     ) -> State {
         // A resolved file is its parse plus what the rule set added to it: when nothing was
         // added (as many diagnostics, as many documents) it is the parse as it was, and is
         // reused as it is; otherwise the parse is cloned and resolved again.
-        let mut old: HashMap<PathBuf, RuleFile> = self
-            .resolved
-            .take()
-            .map(|set| {
-                set.files
-                    .into_iter()
-                    .map(|f| (f.path.clone(), f))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let files: Vec<RuleFile> = self
-            .parsed
-            .iter()
-            .map(|(path, parsed)| match old.remove(path) {
-                Some(file)
-                    if !reparsed.contains(path)
-                        && file.diagnostics.len() == parsed.file.diagnostics.len()
-                        && file.documents.len() == parsed.file.documents.len() =>
-                {
-                    file
+        let files: Vec<RuleFile> = match self.resolved.take() {
+            None => self.parsed.values().map(|p| p.file.clone()).collect(),
+            Some(set) => {
+                let mut files = Vec::with_capacity(self.parsed.len());
+                for file in set.files {
+                    // A file that is gone is left out; one read again comes from its new parse.
+                    let Some(parsed) = self.parsed.get(&file.path) else {
+                        continue;
+                    };
+                    if reparsed.contains(&file.path) {
+                        continue;
+                    }
+                    if file.diagnostics.len() == parsed.file.diagnostics.len()
+                        && file.documents.len() == parsed.file.documents.len()
+                    {
+                        files.push(file);
+                    } else {
+                        files.push(parsed.file.clone());
+                    }
                 }
-                _ => parsed.file.clone(),
-            })
-            .collect();
+                // New files are among those read again.
+                files.extend(
+                    reparsed
+                        .iter()
+                        .filter_map(|path| self.parsed.get(path))
+                        .map(|p| p.file.clone()),
+                );
+                files
+            }
+        };
         let rules = RuleSet::new(files);
+        clock.lap("resolve");
 
         // What each file is, after resolution: its text and its diagnostics, which include
         // those the rule set added and say which documents it dropped.
@@ -441,19 +472,22 @@ impl SiteCache {
             })
             .collect();
 
+        clock.lap("keys");
         // Kept entries are moved out of the cache, new ones computed.
         let mut kept = std::mem::take(&mut self.entries);
         let slots: Vec<Result<(RuleEntry, u64), (usize, model::PagePath)>> = planned
             .into_iter()
             .zip(&entry_keys)
-            .map(|((index, page), key)| match kept.remove(&rules.files[index].path) {
-                Some(k) if k.key == *key => {
-                    let mut entry = k.entry;
-                    entry.file = index;
-                    Ok((entry, k.content))
-                }
-                _ => Err((index, page)),
-            })
+            .map(
+                |((index, page), key)| match kept.remove(&rules.files[index].path) {
+                    Some(k) if k.key == *key => {
+                        let mut entry = k.entry;
+                        entry.file = index;
+                        Ok((entry, k.content))
+                    }
+                    _ => Err((index, page)),
+                },
+            )
             .collect();
         let mut fresh: Vec<RuleEntry> = slots
             .par_iter()
@@ -494,6 +528,7 @@ impl SiteCache {
         report.diagnostics = diagnostics;
         report.rule_pages = entries.len();
         report.failed = failed_files.len();
+        clock.lap("entries");
         State {
             rules,
             file_keys,
@@ -608,10 +643,7 @@ impl SiteCache {
             .into_iter()
             .filter_map(Result::transpose)
             .collect::<Result<Vec<_>, _>>()?;
-        let present: Vec<String> = entries
-            .iter()
-            .map(|e| format!("rule:{}", e.page))
-            .collect();
+        let present: Vec<String> = entries.iter().map(|e| format!("rule:{}", e.page)).collect();
         report.rendered += units.len();
         let delta = self.apply(units, "rule:", &present);
         clock.lap("rule pages");
@@ -634,7 +666,17 @@ impl SiteCache {
             .json(failed_files)
             .json(&relations.redirects)
             .finish();
-        if self.site_key != Some(pages_key) {
+        let interrupted = || {
+            !whole
+                && self
+                    .interrupt
+                    .as_ref()
+                    .is_some_and(|flag| flag.load(Ordering::SeqCst))
+        };
+        if self.site_key != Some(pages_key) && interrupted() {
+            self.site_key = None;
+            report.interrupted = true;
+        } else if self.site_key != Some(pages_key) {
             self.site_key = None;
             let jobs = builder.index_jobs();
             let present: Vec<String> = jobs
@@ -644,6 +686,9 @@ impl SiteCache {
             let units: Vec<Result<Option<Rendered>, SiteError>> = jobs
                 .into_par_iter()
                 .map(|(path, page)| {
+                    if interrupted() {
+                        return Ok(None);
+                    }
                     let name = format!("list:{path}");
                     let key = Key::new("index page")
                         .u64(site_key)
@@ -667,6 +712,11 @@ impl SiteCache {
                 .into_iter()
                 .filter_map(Result::transpose)
                 .collect::<Result<Vec<_>, _>>()?;
+            if interrupted() {
+                // Some pages may be missing: none is recorded, the next update renders them.
+                report.interrupted = true;
+                return Ok(());
+            }
             let out = Output::memory();
             Builder {
                 output: &out,
@@ -775,7 +825,12 @@ impl SiteCache {
         self.absolute = self
             .parsed
             .keys()
-            .map(|p| (std::path::absolute(p).unwrap_or_else(|_| p.clone()), p.clone()))
+            .map(|p| {
+                (
+                    std::path::absolute(p).unwrap_or_else(|_| p.clone()),
+                    p.clone(),
+                )
+            })
             .collect();
     }
 
@@ -922,7 +977,8 @@ fn parse(
 /// The fingerprint of everything in an entry, for the pages that show entries: its JSON form
 /// and the fields that form leaves out.
 fn entry_content(entry: &RuleEntry, epoch: u64) -> u64 {
-    let sources: Vec<Option<&PathBuf>> = entry.regression.iter().map(|r| r.source.as_ref()).collect();
+    let sources: Vec<Option<&PathBuf>> =
+        entry.regression.iter().map(|r| r.source.as_ref()).collect();
     let copied = sources.iter().any(Option::is_some);
     Key::new("entry content")
         .json(entry)

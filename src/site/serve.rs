@@ -237,8 +237,12 @@ impl Session {
             .map(|p| absolute(p))
             .filter(|p| !self.cache.knows(p) && templates_dir.is_none_or(|d| !p.starts_with(d)))
             .collect();
-        if unknown.iter().any(|p| !crate::walk::is_rule_file(p)) {
+        if unknown.iter().any(|p| is_events_file(p)) {
             self.cache.invalidate_regression();
+        }
+        if let Some(paths) = paths {
+            let paths: Vec<PathBuf> = paths.iter().map(|p| absolute(p)).collect();
+            self.cache.changed(&paths);
         }
         let Some(templates) = &self.templates else {
             return;
@@ -250,14 +254,18 @@ impl Session {
                 .publish(delta);
             notifier.notify();
         };
-        let mut result = self.cache.update(options, templates, enricher, &mut publish);
+        let mut result = self
+            .cache
+            .update(options, templates, enricher, &mut publish);
         if result.is_ok()
             && unknown
                 .iter()
                 .any(|p| crate::walk::is_rule_file(p) && !self.cache.knows(p))
         {
             self.cache.invalidate_regression();
-            result = self.cache.update(options, templates, enricher, &mut publish);
+            result = self
+                .cache
+                .update(options, templates, enricher, &mut publish);
         }
         match result {
             Ok(report) => {
@@ -267,12 +275,17 @@ impl Session {
                     .map(|(name, d)| format!("{name} {:.1}", d.as_secs_f64() * 1000.0))
                     .collect();
                 eprintln!(
-                    "sigwiki: updated in {} ms ({} ms): {} parsed, {} converted, {} rendered; {} rule pages, {} rules with errors",
+                    "sigwiki: updated in {} ms ({} ms): {} parsed, {} converted, {} rendered{}; {} rule pages, {} rules with errors",
                     start.elapsed().as_millis(),
                     steps.join(", "),
                     report.parsed,
                     report.converted,
                     report.rendered,
+                    if report.interrupted {
+                        " (index pages left to the next update)"
+                    } else {
+                        ""
+                    },
                     report.rule_pages,
                     report.failed
                 );
@@ -287,6 +300,14 @@ impl Session {
             }
         }
     }
+}
+
+/// Whether `path` looks like an events file a regression test reads (EVTX, JSON, JSON Lines).
+fn is_events_file(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("evtx" | "json" | "jsonl" | "ndjson")
+    )
 }
 
 /// `path` made absolute (against the current folder), as change events name paths.
@@ -350,7 +371,11 @@ impl Serving {
             wait.answered_by(&served)
         };
         if answered || self.notifier.waiting.load(Ordering::SeqCst) >= MAX_WAITING {
-            let response = status_response(&self.state.read().unwrap_or_else(|p| p.into_inner()), Some(&wait), answered);
+            let response = status_response(
+                &self.state.read().unwrap_or_else(|p| p.into_inner()),
+                Some(&wait),
+                answered,
+            );
             let _ = request.respond(response);
             return;
         }
@@ -400,10 +425,15 @@ impl Serving {
         stop: &Receiver<()>,
     ) -> Result<(), super::SiteError> {
         let (events, changes) = channel::<Vec<PathBuf>>();
+        // Set on every change: an update in progress then leaves its second step (index pages,
+        // site pages, exports) to the next one, which starts at once.
+        let pending = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&pending);
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
                 if let Ok(event) = event {
                     if !matches!(event.kind, notify::EventKind::Access(_)) {
+                        flag.store(true, Ordering::SeqCst);
                         let _ = events.send(event.paths);
                     }
                 }
@@ -424,6 +454,7 @@ impl Serving {
             templates: None,
             templates_dir: templates_dir.map(absolute),
         };
+        session.cache.interrupt_with(Arc::clone(&pending));
         // Watching starts before the first build, so no change made during it is missed.
         session.update(None, options, enricher, &self.state, &self.notifier);
         loop {
@@ -440,15 +471,14 @@ impl Serving {
                             Err(_) => break,
                         }
                     }
+                    pending.store(false, Ordering::SeqCst);
+                    // Events that came after the flag was cleared set it again.
+                    while let Ok(more) = changes.try_recv() {
+                        paths.extend(more);
+                    }
                     paths.sort();
                     paths.dedup();
-                    session.update(
-                        Some(&paths),
-                        options,
-                        enricher,
-                        &self.state,
-                        &self.notifier,
-                    );
+                    session.update(Some(&paths), options, enricher, &self.state, &self.notifier);
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
