@@ -295,7 +295,9 @@ fn incremental_updates_give_the_bytes_of_a_whole_build() {
     // A newer change waiting: the index pages are left to the next update, which renders
     // them.
     let waiting = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    session.cache.interrupt_with(waiting.clone());
+    session
+        .cache
+        .interrupt_with(waiting.clone(), std::time::Duration::ZERO);
     tree.edit(
         logon,
         "title: Wrong Password, Renamed",

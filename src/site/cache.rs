@@ -4,19 +4,24 @@
 //! Kept between builds:
 //! - every rule file as parsed, before the rule set resolved references (so a file whose
 //!   diagnostics came from another file is resolved afresh), with the modification time and
-//!   size it was parsed at: only new and changed files are read and parsed again;
+//!   size it was parsed at: only new and changed files are read and parsed again, and when
+//!   `serve` names the changed files, the inputs are not even walked;
+//! - the last rule set, whose files are reused when resolving added nothing to them;
 //! - each file's entry (its enrichment and regression results) and queries, each under a key
 //!   that covers everything it is computed from: the file, the filters that tune it, the rules
 //!   its correlations use, and whether a correlation uses it;
 //! - for every output unit (a rule page, an index page, the site pages and exports together)
-//!   the key it was last rendered under: a fingerprint of its whole template context and of
-//!   the site-wide values. A unit is rendered again only when its key changed, so the result is
-//!   the bytes a whole build gives, which `tests/site_incremental.rs` checks after a series of
-//!   edits.
+//!   the key it was last rendered under. A rule page's key covers what its context is built
+//!   from: its entry, its queries, the index pages it links to, the titles and pages of the
+//!   rules it is related to, the filters that tune it and the rules it tunes, and the
+//!   site-wide values. An index page's key is a fingerprint of its whole context. A unit is
+//!   rendered again only when its key changed, so the result is the bytes a whole build
+//!   gives, which `tests/site_incremental.rs` checks after a series of edits.
 //!
 //! An update publishes in two steps: the rule pages first (the page being edited is what the
 //! browser waits for), then the index pages, site pages and exports, which are skipped when no
-//! entry, failed file or redirect changed.
+//! entry, failed file or redirect changed, and left to the next update when a newer change is
+//! already waiting.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -210,6 +215,8 @@ pub struct SiteCache {
     incomplete: bool,
     /// Set when a newer change is waiting: an update then skips or stops its second step.
     interrupt: Option<Arc<AtomicBool>>,
+    /// How long to wait between the two steps of an update.
+    pause: Duration,
 }
 
 impl std::fmt::Debug for SiteCache {
@@ -292,8 +299,13 @@ impl SiteCache {
     /// A flag that, once set, tells an update that a newer change is waiting: it then skips
     /// or abandons its second step (the index pages, site pages and exports), which the next
     /// update renders. The first step, and a whole build, always finish.
-    pub fn interrupt_with(&mut self, flag: Arc<AtomicBool>) {
+    ///
+    /// `pause` is how long the second step waits after the first was published: the browser
+    /// showing the edited page reloads it right then, and the index pages would otherwise take
+    /// every core while that request is being answered.
+    pub fn interrupt_with(&mut self, flag: Arc<AtomicBool>, pause: Duration) {
         self.interrupt = Some(flag);
+        self.pause = pause;
     }
 
     /// Data the rule files do not show changed (regression test data, events files): the
@@ -673,6 +685,12 @@ impl SiteCache {
                     .as_ref()
                     .is_some_and(|flag| flag.load(Ordering::SeqCst))
         };
+        if self.site_key != Some(pages_key) && !whole && !self.pause.is_zero() {
+            let until = Instant::now() + self.pause;
+            while !interrupted() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
         if self.site_key != Some(pages_key) && interrupted() {
             self.site_key = None;
             report.interrupted = true;

@@ -39,6 +39,10 @@ const MAX_WAITING: usize = 64;
 /// is a burst of events (truncate, write, rename), and one update after it is enough.
 const SETTLE: Duration = Duration::from_millis(10);
 
+/// Between publishing the rule pages and rendering the index pages, an update waits this long:
+/// time for the browser to fetch the page it reloads while the cores are free.
+const PAUSE: Duration = Duration::from_millis(40);
+
 /// A burst of events is cut off after this long, so a file written continuously still shows.
 const SETTLE_AT_MOST: Duration = Duration::from_millis(250);
 
@@ -95,7 +99,7 @@ impl Served {
         self.set_error(None);
     }
 
-    /// Records a failed build (`Some`) or a good one (`None`).
+    /// Records a failed build, as a new version; the files stay those of the last good one.
     pub fn fail(&mut self, error: String) {
         self.version += 1;
         self.set_error(Some(error));
@@ -454,7 +458,7 @@ impl Serving {
             templates: None,
             templates_dir: templates_dir.map(absolute),
         };
-        session.cache.interrupt_with(Arc::clone(&pending));
+        session.cache.interrupt_with(Arc::clone(&pending), PAUSE);
         // Watching starts before the first build, so no change made during it is missed.
         session.update(None, options, enricher, &self.state, &self.notifier);
         loop {
