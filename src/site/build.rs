@@ -132,6 +132,7 @@ pub fn build_from(
         indexes: &indexes,
         options,
         enricher,
+        queries_of: None,
     };
     let pages = Pages::new(
         templates,
@@ -199,7 +200,7 @@ pub fn build_from(
 /// Which files get pages, and where; the others, sorted by file, for the error page. A file
 /// whose page would take the place of an earlier file's page (the same path but for case)
 /// fails with a diagnostic added to `diagnostics`.
-fn plan(
+pub(crate) fn plan(
     rules: &RuleSet,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> (Vec<(usize, PagePath)>, Vec<FailedFile>) {

@@ -100,8 +100,13 @@ impl<'a> IndexPages<'a> {
         rows.iter().map(Value::from_serializable).collect()
     }
 
-    fn list_page(
+    /// Writes one index page of [`IndexPages::index_jobs`]; returns the number of files written.
+    ///
+    /// `pages` is where it goes: this build's pages, or (for `sigwiki serve`) the same
+    /// templates writing elsewhere.
+    pub(crate) fn list_page(
         &self,
+        pages: &Pages<'_>,
         path: &str,
         (mut page, rows): (ListPage, Vec<Value>),
         buffers: &mut Buffers,
@@ -112,7 +117,7 @@ impl<'a> IndexPages<'a> {
             message: e.to_string(),
         })?;
         ctx.insert_value("rules", Value::from(rows));
-        self.pages.write_markdown_and_html(
+        pages.write_markdown_and_html(
             path,
             &page.title,
             ("list.md", &ctx),
@@ -126,6 +131,22 @@ impl<'a> IndexPages<'a> {
     /// Writes every index page (tactics, techniques, log sources, levels, statuses, tags,
     /// authors, Data Needed) and the index of each kind; returns the number of files written.
     pub fn index_pages(&self) -> Result<usize, SiteError> {
+        let mut jobs = self.index_jobs();
+        // Largest pages first, so no thread is left rendering a huge page alone at the end.
+        jobs.sort_by_key(|(_, page, rows)| std::cmp::Reverse(rows.len() + page.groups.len()));
+        let counts: Vec<usize> = jobs
+            .into_par_iter()
+            .map_init(Buffers::default, |buffers, (path, page, rows)| {
+                self.list_page(self.pages, &path, (page, rows), buffers)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(counts.into_iter().sum())
+    }
+
+    /// Every index page: its path, its context and the rows of its rules table, for
+    /// [`IndexPages::list_page`] (the incremental build of `sigwiki serve` renders only the
+    /// pages whose context changed).
+    pub(crate) fn index_jobs(&self) -> Vec<(String, ListPage, Vec<Value>)> {
         let ix = self.site.indexes;
         let mut jobs: Vec<(String, ListPage, Vec<Value>)> = Vec::new();
         let blank = |title: &str| ListPage {
@@ -380,16 +401,7 @@ impl<'a> IndexPages<'a> {
             all.intro = Some("No rule matched an entry of the Data Needed catalog.".to_string());
         }
         jobs.push(("data-needed/index".to_string(), all, Vec::new()));
-
-        // Largest pages first, so no thread is left rendering a huge page alone at the end.
-        jobs.sort_by_key(|(_, page, rows)| std::cmp::Reverse(rows.len() + page.groups.len()));
-        let counts: Vec<usize> = jobs
-            .into_par_iter()
-            .map_init(Buffers::default, |buffers, (path, page, rows)| {
-                self.list_page(&path, (page, rows), buffers)
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(counts.into_iter().sum())
+        jobs
     }
 
     /// Writes the home page, the all-rules table, the coverage matrix and its Navigator layer,

@@ -4,11 +4,13 @@
 //!
 //! Entry points: [`build`] (the whole site), [`preview`] (one rule file's page), [`render_rule`]
 //! (one parsed rule's page, for callers that render many), and
-//! [`serve::serve`] (local server with rebuild on change). Enrichment comes in through the
+//! [`serve::serve`] (local server that updates the site on change, incrementally: see
+//! [`cache`]). Enrichment comes in through the
 //! [`Enricher`] trait; query targets are [`QueryTarget`]s: a [`crate::convert::Backend`] and the
 //! processing pipelines before it.
 
 pub mod build;
+pub mod cache;
 pub mod catalogs;
 pub mod coverage;
 pub mod enrichment;

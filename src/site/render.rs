@@ -5,13 +5,13 @@
 use serde::Serialize;
 use tera::{Context, Value};
 
-use crate::sigma::RuleSet;
+use crate::sigma::{RuleFile, RuleSet};
 
 use super::SiteError;
 use super::enrichment::Enricher;
 use super::indexes::Indexes;
 use super::markdown;
-use super::model::{Relations, RuleEntry, root_of};
+use super::model::{QueryItem, Relations, RuleEntry, root_of};
 use super::options::BuildOptions;
 use super::output::Output;
 use super::templates::Templates;
@@ -68,6 +68,29 @@ pub struct Site<'a> {
     pub options: &'a BuildOptions,
     /// The enrichment catalogs.
     pub enricher: &'a dyn Enricher,
+    /// Where the queries of a file (by its index in the rule set) come from when something
+    /// other than the page converted them: the incremental build of `sigwiki serve` keeps them
+    /// between builds. `None` in a whole build, which converts each file where its page needs it.
+    pub queries_of: Option<QueriesOf<'a>>,
+}
+
+/// A file's queries by its index in the rule set, when already converted (see [`Site`]).
+pub type QueriesOf<'a> = &'a (dyn Fn(usize) -> Option<Vec<QueryItem>> + Sync);
+
+impl Site<'_> {
+    /// The queries of file `index` of the rule set: from `queries_of` when it has them, else
+    /// converted now.
+    pub fn queries(&self, index: usize, file: &RuleFile) -> Vec<QueryItem> {
+        if let Some(found) = self.queries_of.and_then(|of| of(index)) {
+            return found;
+        }
+        super::rule_page::queries(
+            file,
+            self.rules,
+            &self.options.targets,
+            self.options.mapping.as_deref(),
+        )
+    }
 }
 
 /// The buffers one thread renders its pages into, reused from page to page so that a build
@@ -95,6 +118,15 @@ impl<'a> Pages<'a> {
             templates,
             output,
             site_value: Value::from_serializable(site),
+        }
+    }
+
+    /// The same templates and site value, writing into `output` instead.
+    pub fn with_output<'b>(&'b self, output: &'b Output) -> Pages<'b> {
+        Pages {
+            templates: self.templates,
+            output,
+            site_value: self.site_value.clone(),
         }
     }
 

@@ -34,12 +34,7 @@ pub fn write(
     let Some(file) = site.rules.files.get(entry.file) else {
         return Ok(0);
     };
-    let queries = queries(
-        file,
-        site.rules,
-        &site.options.targets,
-        site.options.mapping.as_deref(),
-    );
+    let queries = site.queries(entry.file, file);
     let neighbours = Neighbours {
         entries: site.entries,
         relations: site.relations,
@@ -134,12 +129,7 @@ fn filter_sections(
                     |o| o.title.clone(),
                 ),
                 href: other.map(|o| href(&root, &o.page)),
-                queries: queries(
-                    rule_file,
-                    site.rules,
-                    &site.options.targets,
-                    site.options.mapping.as_deref(),
-                ),
+                queries: site.queries(f, rule_file),
             })
         })
         .collect();
