@@ -319,6 +319,20 @@ fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// A listening socket on `127.0.0.1:port` with `TCP_NODELAY`, which the connections it accepts
+/// inherit: without it, the second write of a response on a kept-alive connection (tiny_http
+/// writes the head, then the body) waits for the client's delayed acknowledgement, some 40 ms
+/// a request.
+fn listener(port: u16) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_tcp_nodelay(true)?;
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], port)).into())?;
+    socket.listen(128)?;
+    Ok(socket.into())
+}
+
 /// A running server.
 pub struct Serving {
     server: Arc<Server>,
@@ -332,10 +346,12 @@ pub struct Serving {
 impl Serving {
     /// Binds `127.0.0.1:port` (0 for any free port).
     pub fn bind(port: u16) -> Result<Serving, super::SiteError> {
-        let server = Server::http(("127.0.0.1", port)).map_err(|e| super::SiteError::Output {
+        let error = |e: &dyn std::fmt::Display| super::SiteError::Output {
             path: PathBuf::from(format!("127.0.0.1:{port}")),
             source: std::io::Error::other(e.to_string()),
-        })?;
+        };
+        let server = Server::from_listener(listener(port).map_err(|e| error(&e))?, None)
+            .map_err(|e| error(&e))?;
         let address = server
             .server_addr()
             .to_ip()
@@ -614,4 +630,48 @@ pub fn serve(
         serving.stop();
         result
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delta(files: &[(&str, Option<&str>)]) -> Delta {
+        Delta {
+            files: files
+                .iter()
+                .map(|(p, b)| (p.to_string(), b.map(|b| b.as_bytes().to_vec())))
+                .collect(),
+            ..Delta::default()
+        }
+    }
+
+    #[test]
+    fn a_long_poll_is_answered_when_its_page_changes() {
+        let mut served = Served::default();
+        served.publish(Delta {
+            replace: true,
+            ..delta(&[("index.html", Some("home")), ("rules/a.html", Some("a"))])
+        });
+        let wait = Wait::of("/__sigwiki/status?since=1&page=%2Frules%2Fa.html").expect("wait");
+        assert_eq!(wait.page.as_deref(), Some("/rules/a.html"));
+        assert!(!wait.answered_by(&served));
+        // Another page changes: this one waits on.
+        served.publish(delta(&[("index.html", Some("home 2"))]));
+        assert!(!wait.answered_by(&served));
+        // The same bytes again are no change.
+        served.publish(delta(&[("rules/a.html", Some("a"))]));
+        assert!(!wait.answered_by(&served));
+        served.publish(delta(&[("rules/a.html", Some("a 2"))]));
+        assert!(wait.answered_by(&served) && wait.reload(&served));
+        // A build error answers every wait, without a reload.
+        let wait = Wait::of("/__sigwiki/status?since=4&page=/").expect("wait");
+        served.fail("template rule.md: boom".to_string());
+        assert!(wait.answered_by(&served) && !wait.reload(&served));
+        // A removed page counts as changed; a status request without `since` does not wait.
+        let wait = Wait::of("/__sigwiki/status?since=5&page=/rules/a").expect("wait");
+        served.publish(delta(&[("rules/a.html", None)]));
+        assert!(wait.reload(&served));
+        assert!(Wait::of("/__sigwiki/status").is_none());
+    }
 }
