@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use super::event::{Event, FieldValue, civil_parts, parse_timestamp};
+use super::hash::FastHash;
 use super::matcher::{Matcher, Unevaluable};
 use super::prefilter::Atom;
 use crate::sigma::condition::Aggregation;
@@ -18,7 +19,7 @@ use crate::sigma::{Combine, ConditionExpr, Detection, FieldMatch, Quantifier, Se
 /// Field names (compared case-insensitively) → small ids, shared by every rule of a set.
 #[derive(Debug, Clone, Default)]
 pub struct FieldTable {
-    ids: HashMap<Box<str>, u32>,
+    ids: HashMap<Box<str>, u32, FastHash>,
     names: Vec<Box<str>>,
 }
 

@@ -4,9 +4,11 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use super::compile::{Binding, CompiledDetection, FieldTable, ItemVerdict};
 use super::event::{Event, FieldValue};
+use super::hash::FastHash;
 use super::logsource::{LogSourceTable, SourceMatch};
 use super::prefilter::{Atom, Prefilter, ScanScratch};
 use crate::sigma::rule::{CorrelationOp, CorrelationType};
@@ -67,15 +69,55 @@ type AtomClauses = Box<[Box<[u32]>]>;
 /// event, or an event without a channel) selects.
 #[derive(Debug, Default)]
 struct IndexEntry {
-    /// Every target, as ids into the engine's targets.
+    /// Every target, as ids into the engine's targets, sorted.
     all: Vec<u32>,
-    /// The targets without prefilter atoms: tested on every event of the key.
-    always: Vec<u32>,
-    /// The targets with atoms, as a bit set over target ids: tested when an atom of theirs
-    /// is found.
-    gated: Vec<u64>,
-    has_gated: bool,
 }
+
+/// The index entries one event selects (up to four; `u32::MAX` pads), which name the
+/// [`Selection`] it is tested with.
+type SelectionKey = [u32; 4];
+
+/// The targets of the index entries an event selects, prepared for the events selecting the
+/// same entries (mostly all events of one channel and event ID): a prefilter holding only the
+/// atoms of those targets, so an event is scanned for what its own log source's rules need and
+/// not for the literals of every rule of the set.
+#[derive(Debug, Default)]
+struct Selection {
+    /// The atoms of the gated targets.
+    prefilter: Prefilter,
+    /// Whether there are gated targets (else no scan is needed).
+    gated: bool,
+    /// Whether the clauses of the gated targets are checked (false when the prefilter could
+    /// not be built: every target is then in `always`).
+    filtered: bool,
+    /// The targets without atoms, sorted: tested on every event of the selection.
+    always: Box<[u32]>,
+    /// Per atom (sorted), the start of its targets in `posted`: the gated targets whose first
+    /// clause holds it. A list ends where the next one starts.
+    postings: Box<[(u32, u32)]>,
+    posted: Box<[u32]>,
+}
+
+impl Selection {
+    /// The targets whose first clause holds `atom`.
+    fn posted(&self, atom: u32) -> &[u32] {
+        let Ok(at) = self.postings.binary_search_by_key(&atom, |(a, _)| *a) else {
+            return &[];
+        };
+        let start = self.postings[at].1 as usize;
+        let end = self
+            .postings
+            .get(at + 1)
+            .map_or(self.posted.len(), |(_, s)| *s as usize);
+        &self.posted[start..end]
+    }
+}
+
+/// Numbers engines, so that a [`Scratch`] holding one engine's selections knows another's.
+static ENGINE_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// How many selections a [`Scratch`] keeps at most (events of so many log sources at once).
+const SCRATCH_SELECTIONS: usize = 64;
 
 /// The compiled rule set.
 #[derive(Debug, Default)]
@@ -86,20 +128,22 @@ pub struct Engine {
     /// Every (rule, variant) pair of the index, in rule order (so sorted ids are rule order).
     targets: Vec<Target>,
     entries: Vec<IndexEntry>,
-    by_channel_and_id: HashMap<Box<str>, HashMap<i64, u32>>,
-    by_channel: HashMap<Box<str>, u32>,
-    by_id: HashMap<i64, u32>,
+    by_channel_and_id: HashMap<Box<str>, HashMap<i64, u32, FastHash>, FastHash>,
+    by_channel: HashMap<Box<str>, u32, FastHash>,
+    by_id: HashMap<i64, u32, FastHash>,
     any_windows: u32,
     /// The entry of events without a channel: every rule that can be evaluated, as written.
     no_channel: u32,
     channel: u32,
     event_id: u32,
-    /// Every target's atoms, found in one pass over an event.
-    prefilter: Prefilter,
-    /// Per atom, the gated targets whose first clause holds it.
-    postings: Vec<Vec<u32>>,
+    /// Every atom of the targets' clauses (an atom's id is its index).
+    atoms: Vec<Atom>,
     /// Per target, the clauses of atoms an event it matches holds (`None`: always tested).
     clauses: Vec<Option<AtomClauses>>,
+    /// The selections made so far, built when an event first selects their entries.
+    selections: Mutex<HashMap<SelectionKey, Arc<Selection>, FastHash>>,
+    /// This engine's number (see [`ENGINE_SERIAL`]).
+    serial: u64,
 }
 
 /// Per-thread state of evaluation, reused across events.
@@ -108,12 +152,31 @@ pub struct Scratch {
     binding: Binding,
     matched: Vec<u32>,
     candidates: Vec<u32>,
-    allowed: Vec<u64>,
     scan: ScanScratch,
     had_channel: bool,
+    /// The selections used lately, of the engine numbered `engine` (looked up here first, so
+    /// threads do not share a lock or a reference count per event).
+    selections: Vec<(SelectionKey, Arc<Selection>)>,
+    engine: u64,
 }
 
 impl Scratch {
+    /// The index in `self.selections` of `engine`'s selection for `key`.
+    fn selection(&mut self, engine: &Engine, key: SelectionKey) -> usize {
+        if self.engine != engine.serial {
+            self.selections.clear();
+            self.engine = engine.serial;
+        }
+        if let Some(at) = self.selections.iter().position(|(k, _)| *k == key) {
+            return at;
+        }
+        if self.selections.len() >= SCRATCH_SELECTIONS {
+            self.selections.clear();
+        }
+        self.selections.push((key, engine.selection(key)));
+        self.selections.len() - 1
+    }
+
     /// Whether the event [`Engine::matches`] took last had a `Channel` (else it was tested
     /// against every rule, having no log source to go by).
     pub fn had_channel(&self) -> bool {
@@ -150,7 +213,10 @@ impl Engine {
         table: &LogSourceTable,
         keep: &dyn Fn(usize, usize) -> bool,
     ) -> Engine {
-        let mut engine = Engine::default();
+        let mut engine = Engine {
+            serial: ENGINE_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            ..Engine::default()
+        };
         engine.channel = engine.fields.intern("Channel");
         engine.event_id = engine.fields.intern("EventID");
         let mut by_reference: HashMap<&str, u32> = HashMap::new();
@@ -310,7 +376,7 @@ impl Engine {
                 u32::try_from(atoms.len() - 1).unwrap_or(u32::MAX)
             })
         };
-        let mut clauses: Vec<Option<AtomClauses>> = targets
+        let clauses: Vec<Option<AtomClauses>> = targets
             .iter()
             .map(|&(rule, variant)| {
                 let required =
@@ -323,21 +389,6 @@ impl Engine {
                 )
             })
             .collect();
-        self.prefilter = Prefilter::build(&atoms);
-        if !self.prefilter.has_text_automaton() {
-            clauses.iter_mut().for_each(|c| *c = None);
-        }
-        self.postings = vec![Vec::new(); atoms.len()];
-        for (target, required) in clauses.iter().enumerate() {
-            // Looked up by its first clause; the others are checked when it is found.
-            for &atom in required
-                .iter()
-                .flat_map(|c| c.first())
-                .flat_map(|c| c.iter())
-            {
-                self.postings[atom as usize].push(u32::try_from(target).unwrap_or(u32::MAX));
-            }
-        }
         let entry_of = |engine: &mut Engine, key: IndexKey| -> u32 {
             let next = u32::try_from(engine.entries.len()).unwrap_or(u32::MAX);
             let slot = match key {
@@ -366,22 +417,86 @@ impl Engine {
             let entry = entry_of(self, key);
             self.entries[entry as usize].all.push(ids[&target]);
         }
-        let words = targets.len().div_ceil(64);
         for entry in &mut self.entries {
             entry.all.sort_unstable();
             entry.all.dedup();
-            entry.gated = vec![0; words];
-            for &target in &entry.all {
-                if clauses[target as usize].is_some() {
-                    entry.gated[target as usize / 64] |= 1 << (target % 64);
-                    entry.has_gated = true;
-                } else {
-                    entry.always.push(target);
-                }
-            }
         }
         self.targets = targets;
         self.clauses = clauses;
+        self.atoms = atoms;
+    }
+
+    /// The selection of the index entries `key` names, built the first time it is asked for.
+    fn selection(&self, key: SelectionKey) -> Arc<Selection> {
+        let mut made = self
+            .selections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(
+            made.entry(key)
+                .or_insert_with(|| Arc::new(self.build_selection(&key))),
+        )
+    }
+
+    fn build_selection(&self, key: &SelectionKey) -> Selection {
+        let mut targets: Vec<u32> = key
+            .iter()
+            .filter_map(|&entry| self.entries.get(entry as usize))
+            .flat_map(|entry| entry.all.iter().copied())
+            .collect();
+        targets.sort_unstable();
+        targets.dedup();
+        let clauses_of = |target: u32| self.clauses.get(target as usize).and_then(Option::as_ref);
+        let (gated, always): (Vec<u32>, Vec<u32>) =
+            targets.iter().partition(|&&t| clauses_of(t).is_some());
+        let mut atoms: Vec<u32> = gated
+            .iter()
+            .filter_map(|&t| clauses_of(t))
+            .flat_map(|clauses| clauses.iter().flat_map(|c| c.iter().copied()))
+            .collect();
+        atoms.sort_unstable();
+        atoms.dedup();
+        let prefilter = Prefilter::build(
+            atoms
+                .iter()
+                .filter_map(|&a| self.atoms.get(a as usize).map(|atom| (a, atom))),
+        );
+        if !prefilter.has_text_automaton() {
+            // Without the automaton a text atom is never found: every target is tested.
+            return Selection {
+                always: targets.into_boxed_slice(),
+                ..Selection::default()
+            };
+        }
+        // Looked up by its first clause; the others are checked when it is found.
+        let mut pairs: Vec<(u32, u32)> = gated
+            .iter()
+            .filter_map(|&t| clauses_of(t).map(|c| (t, c)))
+            .flat_map(|(t, clauses)| {
+                clauses
+                    .first()
+                    .into_iter()
+                    .flat_map(move |first| first.iter().map(move |&a| (a, t)))
+            })
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut postings: Vec<(u32, u32)> = Vec::new();
+        let mut posted = Vec::with_capacity(pairs.len());
+        for (atom, target) in pairs {
+            if postings.last().is_none_or(|(a, _)| *a != atom) {
+                postings.push((atom, u32::try_from(posted.len()).unwrap_or(u32::MAX)));
+            }
+            posted.push(target);
+        }
+        Selection {
+            prefilter,
+            gated: !gated.is_empty(),
+            filtered: true,
+            always: always.into_boxed_slice(),
+            postings: postings.into_boxed_slice(),
+            posted: posted.into_boxed_slice(),
+        }
     }
 
     /// The index entries that select the targets `event` is tested against: by its channel
@@ -514,57 +629,48 @@ impl Engine {
         scratch.binding.bind(&self.fields, event);
         scratch.matched.clear();
         scratch.candidates.clear();
-        let mut entries = [0u32; 4];
-        let (count, windows) = self.event_entries(event, &scratch.binding, &mut entries);
+        let mut entries = [u32::MAX; 4];
+        let (_, windows) = self.event_entries(event, &scratch.binding, &mut entries);
         scratch.had_channel = windows;
-        let entries = &entries[..count];
-        let mut gated = false;
-        for &entry in entries {
-            let entry = &self.entries[entry as usize];
-            scratch.candidates.extend_from_slice(&entry.always);
-            gated |= entry.has_gated;
-        }
-        if gated {
-            self.prefilter
-                .scan(event, scratch.binding.field_ids(), &mut scratch.scan);
-        }
-        if gated && !scratch.scan.hits.is_empty() {
-            scratch.allowed.clear();
-            scratch.allowed.resize(self.targets.len().div_ceil(64), 0);
-            for &entry in entries {
-                let entry = &self.entries[entry as usize];
-                if entry.has_gated {
-                    for (word, bits) in scratch.allowed.iter_mut().zip(&entry.gated) {
-                        *word |= bits;
-                    }
+        let at = scratch.selection(self, entries);
+        let Scratch {
+            binding,
+            matched,
+            candidates,
+            scan,
+            selections,
+            ..
+        } = scratch;
+        let selection = &*selections[at].1;
+        candidates.extend_from_slice(&selection.always);
+        if selection.gated {
+            selection.prefilter.scan(event, binding.field_ids(), scan);
+            if !scan.hits.is_empty() {
+                for &atom in &scan.hits {
+                    candidates.extend_from_slice(selection.posted(atom));
                 }
-            }
-            for &atom in &scratch.scan.hits {
-                for &target in &self.postings[atom as usize] {
-                    if scratch.allowed[target as usize / 64] & (1 << (target % 64)) != 0 {
-                        scratch.candidates.push(target);
-                    }
-                }
+                candidates.sort_unstable();
+                candidates.dedup();
             }
         }
-        scratch.candidates.sort_unstable();
-        scratch.candidates.dedup();
-        for &target in &scratch.candidates {
+        for &target in candidates.iter() {
             let (rule, variant) = self.targets[target as usize];
-            if scratch.matched.last() == Some(&rule) {
+            if matched.last() == Some(&rule) {
                 continue;
             }
-            let clauses = self.clauses[target as usize].as_deref().unwrap_or_default();
-            let held = clauses
-                .iter()
-                .skip(1)
-                .all(|clause| clause.iter().any(|&a| scratch.scan.found(a)));
-            if !held {
-                continue;
+            if selection.filtered {
+                let clauses = self.clauses[target as usize].as_deref().unwrap_or_default();
+                let held = clauses
+                    .iter()
+                    .skip(1)
+                    .all(|clause| clause.iter().any(|&a| scan.found(a)));
+                if !held {
+                    continue;
+                }
             }
             let detection = &self.rules[rule as usize].variants[variant as usize];
-            if detection.is_match(event, &scratch.binding) {
-                scratch.matched.push(rule);
+            if detection.is_match(event, binding) {
+                matched.push(rule);
             }
         }
         &scratch.matched

@@ -11,6 +11,7 @@
 //! - [`reader`]: EVTX, `evtx_dump` JSON, JSON Lines, Winlogbeat/ECS, streamed.
 //! - [`logsource`]: which Windows events a rule's `logsource` covers (SigmaHQ's table).
 //! - [`matcher`] and [`compile`]: values and detections compiled once.
+//! - [`hash`]: the fast hash of per-event lookups.
 //! - [`prefilter`]: the facts of an event found in one pass, which decide the rules to test.
 //! - [`engine`]: the compiled rule set and correlations.
 //! - [`regression`]: SigmaHQ's regression tests (`regression_tests_path`, `info.yml`).
@@ -18,6 +19,7 @@
 pub mod compile;
 pub mod engine;
 pub mod event;
+pub mod hash;
 pub mod logsource;
 pub mod matcher;
 pub mod prefilter;

@@ -15,7 +15,8 @@ use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
-use super::event::Event;
+use super::event::{Event, ValueKind};
+use super::hash::FastHash;
 
 /// Where a literal must sit in a value for a text atom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -125,23 +126,69 @@ impl Trie {
 /// The anchored and number atoms of one field.
 #[derive(Debug, Default)]
 struct FieldAtoms {
-    whole: HashMap<Box<str>, Vec<u32>>,
+    whole: HashMap<Box<str>, Vec<u32>, FastHash>,
     starts: Option<u32>,
     ends: Option<u32>,
-    numbers_by_bits: HashMap<u64, Vec<u32>>,
-    numbers_by_text: HashMap<Box<str>, Vec<u32>>,
+    numbers_by_bits: HashMap<u64, Vec<u32>, FastHash>,
+    numbers_by_text: HashMap<Box<str>, Vec<u32>, FastHash>,
     /// Whether the automaton has literals of this field.
     scanned: bool,
 }
 
-/// Every atom of a rule set, compiled for scanning.
+/// Literals that may sit anywhere in a value, in one Aho-Corasick automaton run over one
+/// concatenation of values.
+#[derive(Debug, Default)]
+struct Scanner {
+    automaton: Option<AhoCorasick>,
+    /// The literals, while building.
+    literals: Vec<Box<str>>,
+    /// Per literal (automaton pattern), the text atoms it stands for.
+    by_pattern: Vec<Vec<TextAtom>>,
+    positions: HashMap<Box<str>, usize, FastHash>,
+}
+
+impl Scanner {
+    fn add(&mut self, text: &str, atom: TextAtom) {
+        let at = match self.positions.get(text) {
+            Some(&at) => at,
+            None => {
+                self.literals.push(text.into());
+                self.by_pattern.push(Vec::new());
+                self.positions.insert(text.into(), self.literals.len() - 1);
+                self.literals.len() - 1
+            }
+        };
+        self.by_pattern[at].push(atom);
+    }
+
+    /// Builds the automaton; false when it could not be built.
+    fn finish(&mut self) -> bool {
+        self.positions = HashMap::default();
+        let literals = std::mem::take(&mut self.literals);
+        if literals.is_empty() {
+            return true;
+        }
+        self.automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(literals.iter().map(|l| l.as_bytes()))
+            .ok();
+        self.automaton.is_some()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.by_pattern.is_empty()
+    }
+}
+
+/// Every atom of a rule set (or of some of its rules), compiled for scanning.
 #[derive(Debug, Default)]
 pub struct Prefilter {
-    automaton: Option<AhoCorasick>,
-    /// Per automaton pattern, the text atoms it is the literal of.
-    by_pattern: Vec<Vec<TextAtom>>,
-    /// Whether the automaton has literals of any field (keywords): it then runs over every value.
-    scan_every_value: bool,
+    /// The literals of atoms of one field, run over the values of the fields that have some.
+    fielded: Scanner,
+    /// The literals of keywords (any field), run over every string value.
+    keywords: Scanner,
+    /// Whether both automata could be built.
+    built: bool,
     /// Per field id.
     fields: Vec<FieldAtoms>,
     tries: Trie,
@@ -151,9 +198,13 @@ pub struct Prefilter {
 /// Per-thread buffers of a scan, reused across events.
 #[derive(Debug, Default)]
 pub struct ScanScratch {
+    /// The values the fielded literals are looked for in, each followed by a NUL.
     haystack: Vec<u8>,
     /// Per value in `haystack`: its start, its end and the index of its event field.
     bounds: Vec<(u32, u32, u32)>,
+    /// The same for the keywords.
+    keyword_haystack: Vec<u8>,
+    keyword_bounds: Vec<(u32, u32, u32)>,
     seen: Vec<u64>,
     /// The atoms found, each once.
     pub hits: Vec<u32>,
@@ -176,17 +227,38 @@ impl ScanScratch {
     }
 }
 
+/// Appends `value` and a NUL to `haystack`, recording where it is.
+fn push_value(
+    haystack: &mut Vec<u8>,
+    bounds: &mut Vec<(u32, u32, u32)>,
+    value: &str,
+    index: usize,
+) {
+    let start = haystack.len();
+    haystack.extend_from_slice(value.as_bytes());
+    let end = haystack.len();
+    haystack.push(0);
+    bounds.push((
+        u32::try_from(start).unwrap_or(u32::MAX),
+        u32::try_from(end).unwrap_or(u32::MAX),
+        u32::try_from(index).unwrap_or(u32::MAX),
+    ));
+}
+
 impl Prefilter {
-    /// Compiles `atoms` (an atom's id is its index).
-    pub fn build(atoms: &[Atom]) -> Prefilter {
+    /// Compiles `atoms`, each with its id (the ids found are reported, and ids need not be
+    /// dense: a prefilter can hold the atoms of some rules of a set, by the set's ids).
+    pub fn build<'a>(atoms: impl IntoIterator<Item = (u32, &'a Atom)>) -> Prefilter {
+        let atoms: Vec<(u32, &Atom)> = atoms.into_iter().collect();
         let mut prefilter = Prefilter {
-            atoms: atoms.len(),
+            atoms: atoms
+                .iter()
+                .map(|(id, _)| *id as usize + 1)
+                .max()
+                .unwrap_or(0),
             ..Prefilter::default()
         };
-        let mut patterns: HashMap<&str, usize> = HashMap::new();
-        let mut literals: Vec<&str> = Vec::new();
-        for (id, atom) in atoms.iter().enumerate() {
-            let id = u32::try_from(id).unwrap_or(u32::MAX);
+        for &(id, atom) in &atoms {
             match atom {
                 Atom::Text {
                     text,
@@ -214,20 +286,21 @@ impl Prefilter {
                     field,
                     anchor,
                 } => {
-                    match field {
-                        Some(field) => prefilter.field(*field).scanned = true,
-                        None => prefilter.scan_every_value = true,
-                    }
-                    let pattern = *patterns.entry(text.as_str()).or_insert_with(|| {
-                        literals.push(text);
-                        prefilter.by_pattern.push(Vec::new());
-                        literals.len() - 1
-                    });
-                    prefilter.by_pattern[pattern].push(TextAtom {
-                        atom: id,
-                        field: field.unwrap_or(ANY_FIELD),
-                        anchor: *anchor,
-                    });
+                    let (scanner, field) = match field {
+                        Some(field) => {
+                            prefilter.field(*field).scanned = true;
+                            (&mut prefilter.fielded, *field)
+                        }
+                        None => (&mut prefilter.keywords, ANY_FIELD),
+                    };
+                    scanner.add(
+                        text,
+                        TextAtom {
+                            atom: id,
+                            field,
+                            anchor: *anchor,
+                        },
+                    );
                 }
                 Atom::Number { field, bits, text } => {
                     let field = prefilter.field(*field);
@@ -240,12 +313,9 @@ impl Prefilter {
                 }
             }
         }
-        if !literals.is_empty() {
-            prefilter.automaton = AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .build(&literals)
-                .ok();
-        }
+        let fielded = prefilter.fielded.finish();
+        let keywords = prefilter.keywords.finish();
+        prefilter.built = fielded && keywords;
         prefilter
     }
 
@@ -276,10 +346,10 @@ impl Prefilter {
         &mut self.fields[index]
     }
 
-    /// Whether every text atom that needs the automaton could be compiled (else no such atom
+    /// Whether every text atom that needs an automaton could be compiled (else no such atom
     /// may gate a rule).
     pub fn has_text_automaton(&self) -> bool {
-        self.automaton.is_some() || self.by_pattern.is_empty()
+        self.built
     }
 
     /// Finds the atoms `event` holds; `field_ids` gives each event field's id (`u32::MAX`
@@ -297,63 +367,89 @@ impl Prefilter {
         }
         scratch.haystack.clear();
         scratch.bounds.clear();
+        scratch.keyword_haystack.clear();
+        scratch.keyword_bounds.clear();
+        let keywords = !self.keywords.is_empty();
         for (index, (field, &id)) in event.fields.iter().zip(field_ids).enumerate() {
-            let atoms = self.fields.get(id as usize);
-            if let Some(atoms) = atoms {
-                let value = &field.value;
-                let lower = value.lower();
-                if let Some(list) = atoms.whole.get(lower) {
+            let value = &field.value;
+            let lower = value.lower();
+            if keywords && value.kind == ValueKind::String {
+                // Keywords are matched in string values only.
+                push_value(
+                    &mut scratch.keyword_haystack,
+                    &mut scratch.keyword_bounds,
+                    lower,
+                    index,
+                );
+            }
+            let Some(atoms) = self.fields.get(id as usize) else {
+                continue;
+            };
+            if let Some(list) = atoms.whole.get(lower) {
+                list.iter().for_each(|&a| scratch.hit(a));
+            }
+            if let Some(root) = atoms.starts {
+                self.tries
+                    .walk(root, lower.bytes(), &mut |a| scratch.hit(a));
+            }
+            if let Some(root) = atoms.ends {
+                self.tries
+                    .walk(root, lower.bytes().rev(), &mut |a| scratch.hit(a));
+            }
+            if !atoms.numbers_by_bits.is_empty() {
+                if let Some(list) = value
+                    .number
+                    .and_then(|n| atoms.numbers_by_bits.get(&Atom::number_bits(n)))
+                {
                     list.iter().for_each(|&a| scratch.hit(a));
                 }
-                if let Some(root) = atoms.starts {
-                    self.tries
-                        .walk(root, lower.bytes(), &mut |a| scratch.hit(a));
-                }
-                if let Some(root) = atoms.ends {
-                    self.tries
-                        .walk(root, lower.bytes().rev(), &mut |a| scratch.hit(a));
-                }
-                if !atoms.numbers_by_bits.is_empty() {
-                    if let Some(list) = value
-                        .number
-                        .and_then(|n| atoms.numbers_by_bits.get(&Atom::number_bits(n)))
-                    {
-                        list.iter().for_each(|&a| scratch.hit(a));
-                    }
-                    if let Some(list) = atoms.numbers_by_text.get(lower.trim()) {
-                        list.iter().for_each(|&a| scratch.hit(a));
-                    }
+                if let Some(list) = atoms.numbers_by_text.get(lower.trim()) {
+                    list.iter().for_each(|&a| scratch.hit(a));
                 }
             }
-            if self.automaton.is_some()
-                && (self.scan_every_value || atoms.is_some_and(|a| a.scanned))
-            {
-                let start = scratch.haystack.len();
-                scratch
-                    .haystack
-                    .extend_from_slice(field.value.lower().as_bytes());
-                let end = scratch.haystack.len();
-                scratch.haystack.push(0);
-                scratch.bounds.push((
-                    u32::try_from(start).unwrap_or(u32::MAX),
-                    u32::try_from(end).unwrap_or(u32::MAX),
-                    u32::try_from(index).unwrap_or(u32::MAX),
-                ));
+            if atoms.scanned {
+                push_value(&mut scratch.haystack, &mut scratch.bounds, lower, index);
             }
         }
+        let haystack = std::mem::take(&mut scratch.haystack);
+        let bounds = std::mem::take(&mut scratch.bounds);
+        self.fielded.run(&haystack, &bounds, field_ids, scratch);
+        scratch.haystack = haystack;
+        scratch.bounds = bounds;
+        if keywords {
+            let haystack = std::mem::take(&mut scratch.keyword_haystack);
+            let bounds = std::mem::take(&mut scratch.keyword_bounds);
+            self.keywords.run(&haystack, &bounds, field_ids, scratch);
+            scratch.keyword_haystack = haystack;
+            scratch.keyword_bounds = bounds;
+        }
+    }
+}
+
+impl Scanner {
+    /// Sets the atoms of the literals found in `haystack` (values as `bounds` says).
+    fn run(
+        &self,
+        haystack: &[u8],
+        bounds: &[(u32, u32, u32)],
+        field_ids: &[u32],
+        scratch: &mut ScanScratch,
+    ) {
         let Some(automaton) = &self.automaton else {
             return;
         };
-        let haystack = std::mem::take(&mut scratch.haystack);
+        if haystack.is_empty() {
+            return;
+        }
         let mut value = 0usize;
-        for m in automaton.find_overlapping_iter(aho_corasick::Input::new(&haystack)) {
+        for m in automaton.find_overlapping_iter(aho_corasick::Input::new(haystack)) {
             let (start, end) = (m.start(), m.end());
             // Matches come in the order of their ends, and no literal holds the NUL between
             // values, so the value holding this match is the first one ending at or after it.
-            while value < scratch.bounds.len() && (scratch.bounds[value].1 as usize) < end {
+            while value < bounds.len() && (bounds[value].1 as usize) < end {
                 value += 1;
             }
-            let Some(&(value_start, value_end, index)) = scratch.bounds.get(value) else {
+            let Some(&(value_start, value_end, index)) = bounds.get(value) else {
                 break;
             };
             let field = field_ids.get(index as usize).copied().unwrap_or(ANY_FIELD);
@@ -374,7 +470,6 @@ impl Prefilter {
                 }
             }
         }
-        scratch.haystack = haystack;
     }
 }
 
@@ -409,7 +504,7 @@ mod tests {
             text("md.e", Some(2), Anchor::Anywhere),
             text("c:\\windows\\cmd.exe", Some(0), Anchor::Whole),
         ];
-        let prefilter = Prefilter::build(&atoms);
+        let prefilter = Prefilter::build(atoms.iter().enumerate().map(|(i, a)| (i as u32, a)));
         let event = Event {
             fields: vec![
                 EventField {
