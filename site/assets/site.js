@@ -222,12 +222,17 @@
       }
       box.textContent = "sigwiki: the last build failed; showing the previous one.\n\n" + message;
     }
+    // A long poll: the server holds the request until this page changed in a version newer
+    // than `since`, or the build error changed, and says which.
     function poll() {
-      fetch(url, { cache: "no-store" }).then(function (r) { return r.json(); }).then(function (status) {
-        if (seen !== null && status.version !== seen && !status.error) { location.reload(); return; }
+      var query = seen === null ? "" : "?since=" + seen + "&page=" + encodeURIComponent(location.pathname);
+      fetch(url + query, { cache: "no-store" }).then(function (r) { return r.json(); }).then(function (status) {
+        if (seen !== null && status.reload && !status.error) { location.reload(); return; }
+        var first = seen === null;
         seen = status.version;
         showError(status.error);
-        setTimeout(poll, 1000);
+        // A server that did not hold the request is polled once a second.
+        setTimeout(poll, first || status.long_poll ? 0 : 1000);
       }, function () { setTimeout(poll, 2000); });
     }
     poll();
