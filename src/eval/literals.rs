@@ -1,7 +1,6 @@
 //! Which of many literals occur in a text, found by their grams: each literal is filed under one
-//! 4-byte slice of it (3 bytes for a literal of three), and a text is read once, its grams
-//! tested against a bit set; only a gram whose bit is set is looked up and its literals
-//! compared in place.
+//! 3-byte slice of it, and a text is read once, its grams tested against a bit set; only a gram
+//! whose bit is set is looked up and its literals compared in place.
 //!
 //! The prefilter runs thousands of literals (a log source's `contains` values) over each
 //! value of an event; what it needs is every occurrence of every literal, not the leftmost
@@ -24,9 +23,7 @@ pub struct LiteralSet {
     bytes: Vec<u8>,
     /// Per literal: its start in `bytes` and its length.
     spans: Vec<(u32, u32)>,
-    /// The literals of four bytes or more, filed under 4-byte grams.
-    four: GramTable,
-    /// The literals of three bytes, filed under themselves.
+    /// The literals, filed under 3-byte grams.
     three: GramTable,
     /// For a few literals, a vectorised search for where one starts (then every literal is
     /// compared there), used instead of the grams.
@@ -155,7 +152,6 @@ impl LiteralSet {
     /// holding a NUL, is never found: the prefilter gives none.
     pub fn build<'a>(literals: impl IntoIterator<Item = &'a [u8]>) -> LiteralSet {
         let mut set = LiteralSet::default();
-        let mut four: Vec<(u32, u32, u32)> = Vec::new();
         let mut three: Vec<(u32, u32, u32)> = Vec::new();
         let mut crowd: HashMap<u32, u32, FastHash> = HashMap::default();
         for (id, literal) in literals.into_iter().enumerate() {
@@ -183,7 +179,7 @@ impl LiteralSet {
                 three.push((gram, id, u32::try_from(offset).unwrap_or(u32::MAX)));
             }
         }
-        let findable = three.len() + four.len();
+        let findable = three.len();
         if findable > 0 && findable <= PACKED_LITERALS {
             let mut builder = aho_corasick::packed::Config::new().builder();
             for &(start, length) in &set.spans {
@@ -195,7 +191,6 @@ impl LiteralSet {
             set.packed = builder.build();
         }
         if set.packed.is_none() {
-            set.four = GramTable::build(&four);
             set.three = GramTable::build(&three);
         }
         set
@@ -203,7 +198,7 @@ impl LiteralSet {
 
     /// Whether no literal can be found.
     pub fn is_empty(&self) -> bool {
-        self.packed.is_none() && self.four.is_empty() && self.three.is_empty()
+        self.packed.is_none() && self.three.is_empty()
     }
 
     /// Calls `found(literal, start, end)` for every occurrence of every literal in `text`
@@ -232,14 +227,6 @@ impl LiteralSet {
                 from = start + 1;
             }
             return;
-        }
-        if !self.four.is_empty() {
-            for (at, w) in text.windows(4).enumerate() {
-                let gram = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-                if self.four.may_hold(gram) {
-                    self.verify(&self.four, gram, at, text, found);
-                }
-            }
         }
         if !self.three.is_empty() {
             for (at, w) in text.windows(3).enumerate() {
@@ -272,11 +259,6 @@ impl LiteralSet {
             }
         }
     }
-}
-
-/// The 4-byte gram at the start of `bytes`, the first byte in the low byte.
-fn gram4(bytes: &[u8]) -> u32 {
-    u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
 
 /// The 3-byte gram of `bytes`, as [`LiteralSet::find`] reads it (the high byte 0).
@@ -345,7 +327,7 @@ mod tests {
         let names: Vec<String> = (0..50).map(|i| format!("tool{i:02}q.exe")).collect();
         let set = LiteralSet::build(names.iter().map(|n| n.as_bytes()));
         let largest = set
-            .four
+            .three
             .ranges
             .iter()
             .map(|(s, e)| e - s)
