@@ -4,7 +4,9 @@
 # flattened to JSON Lines and repeated REPEAT times, on 1 and 2 threads; beside
 # `rsigma engine eval` 0.23 (from crates.io, cached as benches/compare.sh caches it) on the same
 # events. Startup (loading and compiling the rules) is measured on an empty events file and
-# subtracted. Needs ../shared (or SIGWIKI_SHARED), python3 and a release build.
+# subtracted. The ratio per core compares CPU time (user + sys), which load on a shared machine
+# changes less than wall time. Needs ../shared (or SIGWIKI_SHARED), python3, bc, /usr/bin/time
+# and a release build.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SHARED=${SIGWIKI_SHARED:-$PWD/../shared}
@@ -58,14 +60,23 @@ if [ "$matched" -eq 0 ]; then
   echo "eval.sh: no rule matched the events; were the rules read?" >&2
   exit 1
 fi
-seconds() { local start; start=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; echo "$(date +%s.%N) - $start" | bc; }
+# Wall seconds and CPU seconds (user + sys) of a command, its output dropped. CPU time is what
+# the ratio per core is taken from: the machine may be shared, and wall time then counts the
+# waits for a core as well.
+measure() {
+  /usr/bin/time -o "$work/time" -f '%e %U %S' "$@" >/dev/null 2>&1 || true
+  awk '{ printf "%s %.2f\n", $1, $2 + $3 }' "$work/time"
+}
 rate() { echo "scale=0; $events / ($1 - $2)" | bc; }
-base1=$(seconds "$sigwiki" -j 1 test "$work/rules" --events "$work/empty.jsonl")
-run1=$(seconds "$sigwiki" -j 1 test "$work/rules" --events "$work/events.jsonl")
-run2=$(seconds "$sigwiki" -j 2 test "$work/rules" --events "$work/events.jsonl")
-rbase=$(seconds sh -c "'$rsigma' engine eval -r '$work/rules' --no-stats -q < '$work/empty.jsonl'")
-rrun=$(seconds sh -c "'$rsigma' engine eval -r '$work/rules' --no-stats -q < '$work/events.jsonl'")
-echo "events: $events ($matched rules match some event)"
-echo "sigwiki 1 thread: $(rate "$run1" "$base1") events/s (startup ${base1} s, total ${run1} s)"
-echo "sigwiki 2 threads: $(rate "$run2" "$base1") events/s (total ${run2} s)"
-echo "rsigma 0.23 engine eval: $(rate "$rrun" "$rbase") events/s (startup ${rbase} s, total ${rrun} s)"
+read -r wall_base1 cpu_base1 < <(measure "$sigwiki" -j 1 test "$work/rules" --events "$work/empty.jsonl")
+read -r wall_run1 cpu_run1 < <(measure "$sigwiki" -j 1 test "$work/rules" --events "$work/events.jsonl")
+read -r wall_run2 cpu_run2 < <(measure "$sigwiki" -j 2 test "$work/rules" --events "$work/events.jsonl")
+read -r wall_rbase cpu_rbase < <(measure sh -c "'$rsigma' engine eval -r '$work/rules' --no-stats -q < '$work/empty.jsonl'")
+read -r wall_rrun cpu_rrun < <(measure sh -c "'$rsigma' engine eval -r '$work/rules' --no-stats -q < '$work/events.jsonl'")
+sigwiki_cpu=$(rate "$cpu_run1" "$cpu_base1")
+rsigma_cpu=$(rate "$cpu_rrun" "$cpu_rbase")
+echo "events: $events ($matched rules match some event); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "sigwiki 1 thread: $(rate "$wall_run1" "$wall_base1") events/s wall, $sigwiki_cpu events/s of CPU (startup ${wall_base1} s, total ${wall_run1} s)"
+echo "sigwiki 2 threads: $(rate "$wall_run2" "$wall_base1") events/s wall (total ${wall_run2} s, CPU ${cpu_run2} s)"
+echo "rsigma 0.23 engine eval: $(rate "$wall_rrun" "$wall_rbase") events/s wall, $rsigma_cpu events/s of CPU (startup ${wall_rbase} s, total ${wall_rrun} s)"
+echo "per core (CPU time, 1 thread each): sigwiki / rsigma = $(echo "scale=2; $sigwiki_cpu / $rsigma_cpu" | bc) (target: 5)"

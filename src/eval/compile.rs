@@ -66,6 +66,9 @@ pub struct Binding {
     /// Per event field: its id (`u32::MAX` when no rule names it).
     ids: Vec<u32>,
     key: String,
+    /// Per field position, the id the field there had in the event bound before: events of
+    /// one source list the same fields in the same order, so the id is checked, not looked up.
+    recent: Vec<u32>,
 }
 
 impl Binding {
@@ -78,12 +81,25 @@ impl Binding {
             self.slots.resize(table.len(), (0, 0));
         }
         self.ids.clear();
+        if self.recent.len() < event.fields.len() {
+            self.recent.resize(event.fields.len(), u32::MAX);
+        }
         let mut previous: Option<u32> = None;
         for (index, field) in event.fields.iter().enumerate() {
-            self.key.clear();
-            self.key.push_str(&field.name);
-            self.key.make_ascii_lowercase();
-            let Some(id) = table.lookup_lower(&self.key) else {
+            let recent = self.recent[index];
+            // The table maps a name to the id whose own name it equals ignoring ASCII case,
+            // whatever table the recent id came from.
+            let id = if recent != u32::MAX && table.name(recent).eq_ignore_ascii_case(&field.name) {
+                Some(recent)
+            } else {
+                self.key.clear();
+                self.key.push_str(&field.name);
+                self.key.make_ascii_lowercase();
+                let id = table.lookup_lower(&self.key);
+                self.recent[index] = id.unwrap_or(u32::MAX);
+                id
+            };
+            let Some(id) = id else {
                 self.ids.push(u32::MAX);
                 previous = None;
                 continue;
@@ -402,9 +418,17 @@ fn compile_expr(
 /// Clauses: all must hold; one atom of each.
 type Clauses = Vec<Vec<Atom>>;
 
-/// How good a clause is to look a detection up by (smaller is better).
-fn clause_rank(clause: &[Atom]) -> (bool, usize) {
-    (clause.iter().any(Atom::is_number), clause.len())
+/// How good a clause is to look a detection up by (smaller is better): text before numbers,
+/// then the clause an event is least likely to hold, then the fewest atoms.
+fn clause_rank(clause: &[Atom]) -> (bool, u32, usize) {
+    (
+        clause.iter().any(Atom::is_number),
+        clause
+            .iter()
+            .map(Atom::likelihood)
+            .fold(0u32, u32::saturating_add),
+        clause.len(),
+    )
 }
 
 /// All of the parts: every known clause of each (a part with none adds nothing).

@@ -87,9 +87,6 @@ struct Selection {
     prefilter: Prefilter,
     /// Whether there are gated targets (else no scan is needed).
     gated: bool,
-    /// Whether the clauses of the gated targets are checked (false when the prefilter could
-    /// not be built: every target is then in `always`).
-    filtered: bool,
     /// The targets without atoms, sorted: tested on every event of the selection.
     always: Box<[u32]>,
     /// Per atom (sorted), the start of its targets in `posted`: the gated targets whose first
@@ -461,13 +458,6 @@ impl Engine {
                 .iter()
                 .filter_map(|&a| self.atoms.get(a as usize).map(|atom| (a, atom))),
         );
-        if !prefilter.has_text_automaton() {
-            // Without the automaton a text atom is never found: every target is tested.
-            return Selection {
-                always: targets.into_boxed_slice(),
-                ..Selection::default()
-            };
-        }
         // Looked up by its first clause; the others are checked when it is found.
         let mut pairs: Vec<(u32, u32)> = gated
             .iter()
@@ -492,7 +482,6 @@ impl Engine {
         Selection {
             prefilter,
             gated: !gated.is_empty(),
-            filtered: true,
             always: always.into_boxed_slice(),
             postings: postings.into_boxed_slice(),
             posted: posted.into_boxed_slice(),
@@ -658,15 +647,13 @@ impl Engine {
             if matched.last() == Some(&rule) {
                 continue;
             }
-            if selection.filtered {
-                let clauses = self.clauses[target as usize].as_deref().unwrap_or_default();
-                let held = clauses
-                    .iter()
-                    .skip(1)
-                    .all(|clause| clause.iter().any(|&a| scan.found(a)));
-                if !held {
-                    continue;
-                }
+            let clauses = self.clauses[target as usize].as_deref().unwrap_or_default();
+            let held = clauses
+                .iter()
+                .skip(1)
+                .all(|clause| clause.iter().any(|&a| scan.found(a)));
+            if !held {
+                continue;
             }
             let detection = &self.rules[rule as usize].variants[variant as usize];
             if detection.is_match(event, binding) {

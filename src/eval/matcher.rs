@@ -164,8 +164,13 @@ fn glob_match(tokens: &[Token], text: &str) -> bool {
 
 /// Literals one of which every match of the regular expression holds, lowercased: the prefixes
 /// or the suffixes its matches must have, whichever set has the longer shortest literal. `None`
-/// when no such finite set is known, or a literal is shorter than three bytes or not ASCII
-/// (lowercasing the value keeps ASCII text found in it, whatever surrounds it).
+/// when no such finite set is known, or a literal is shorter than three bytes once lowercased.
+///
+/// A case-insensitive expression's literals come in every case variant the expression accepts
+/// (`K`, `k` and the Kelvin sign `K`; `s` and the long `ſ`), so the text a match holds is one
+/// of them exactly, and lowercasing the value lowercases that text as the variant lowercases:
+/// lowercasing is done a character at a time, whatever surrounds it, except for the Greek
+/// sigma (`Σ` becomes `ς` at the end of a word), so a literal holding a sigma gives up.
 fn regex_literals(
     pattern: &str,
     flags: &crate::sigma::value::RegexFlags,
@@ -185,10 +190,11 @@ fn regex_literals(
         let mut out: Vec<Box<str>> = Vec::new();
         for literal in seq.literals()? {
             let text = std::str::from_utf8(literal.as_bytes()).ok()?;
-            if text.len() < 3 || !text.is_ascii() || text.contains('\0') {
+            let lower = text.to_lowercase();
+            if lower.len() < 3 || lower.contains('\0') || lower.contains(['σ', 'ς']) {
                 return None;
             }
-            out.push(text.to_ascii_lowercase().into());
+            out.push(lower.into());
         }
         out.sort();
         out.dedup();
@@ -418,8 +424,36 @@ mod tests {
         // Case variants, lowercased, when there are few enough to list: each begins a match.
         let folded = regex_literals("Mi[nN]d", &ignoring).unwrap();
         assert_eq!(&*folded, ["mind".into()]);
-        // `k` also folds to the Kelvin sign: a set holding a literal that is not ASCII is not used.
-        assert!(regex_literals("Mik", &ignoring).is_none());
+        // `k` also folds to the Kelvin sign, which lowercases to `k`; `s` to the long `ſ`,
+        // which stays itself: both variants are kept.
+        assert_eq!(&*regex_literals("Mik", &ignoring).unwrap(), ["mik".into()]);
+        assert_eq!(
+            &*regex_literals("set", &ignoring).unwrap(),
+            ["set".into(), "ſet".into()]
+        );
+        // A sigma lowercases by what follows it: no literal is sure.
+        assert!(regex_literals("ΣΑΣ", &ignoring).is_none());
+        // Whatever case a match is written in, the lowercased value holds a literal.
+        for (pattern, text) in [
+            ("mik", "xMiK"),
+            ("set.*&&", "SET x &&"),
+            ("set", "ſet"),
+            ("(?i)invoke-expression", "InVoKe-ExPrEsSiOn"),
+            ("straße", "STRASSE straße"),
+        ] {
+            let re = regex::RegexBuilder::new(pattern)
+                .case_insensitive(true)
+                .build()
+                .unwrap();
+            assert!(re.is_match(text), "{pattern} {text}");
+            if let Some(literals) = regex_literals(pattern, &ignoring) {
+                let lower = text.to_lowercase();
+                assert!(
+                    literals.iter().any(|l| lower.contains(&**l)),
+                    "{pattern} {text} {literals:?}"
+                );
+            }
+        }
         if let Some(folded) = regex_literals("MiMi[kK]atz", &ignoring) {
             assert!(
                 folded.iter().all(|l| "mimikatz".starts_with(&**l)),

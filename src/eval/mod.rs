@@ -12,6 +12,7 @@
 //! - [`logsource`]: which Windows events a rule's `logsource` covers (SigmaHQ's table).
 //! - [`matcher`] and [`compile`]: values and detections compiled once.
 //! - [`hash`]: the fast hash of per-event lookups.
+//! - [`literals`]: which of many literals occur in a value, found by their grams.
 //! - [`prefilter`]: the facts of an event found in one pass, which decide the rules to test.
 //! - [`engine`]: the compiled rule set and correlations.
 //! - [`regression`]: SigmaHQ's regression tests (`regression_tests_path`, `info.yml`).
@@ -20,6 +21,7 @@ pub mod compile;
 pub mod engine;
 pub mod event;
 pub mod hash;
+pub mod literals;
 pub mod logsource;
 pub mod matcher;
 pub mod prefilter;

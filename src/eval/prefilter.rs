@@ -13,10 +13,9 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, MatchKind};
-
 use super::event::{Event, ValueKind};
 use super::hash::FastHash;
+use super::literals::{LiteralSet, commonness};
 
 /// Where a literal must sit in a value for a text atom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -64,6 +63,28 @@ impl Atom {
     /// events apart better than event IDs and logon types do).
     pub fn is_number(&self) -> bool {
         matches!(self, Atom::Number { .. })
+    }
+
+    /// A rough guess of how many events in a million hold the atom, for choosing the clause a
+    /// rule is looked up by: a literal of rare bytes is rarer than one of separators and the
+    /// commonest letters (`.exe` is in nearly every event, `\edrfreeze` in almost none), and
+    /// one that must be the whole value, or begin or end it, is rarer than one anywhere.
+    pub fn likelihood(&self) -> u32 {
+        match self {
+            Atom::Number { .. } => 200_000,
+            Atom::Text { text, anchor, .. } => {
+                let information: u32 = text.bytes().map(|b| 7 - commonness(b)).sum();
+                let information = information
+                    + match anchor {
+                        Anchor::Whole => 6,
+                        Anchor::Start | Anchor::End => 2,
+                        Anchor::Anywhere => 0,
+                    };
+                // About one bit of rarity per three points of information.
+                let halvings = (information / 3).min(20);
+                1_000_000 >> halvings
+            }
+        }
     }
 }
 
@@ -131,18 +152,17 @@ struct FieldAtoms {
     ends: Option<u32>,
     numbers_by_bits: HashMap<u64, Vec<u32>, FastHash>,
     numbers_by_text: HashMap<Box<str>, Vec<u32>, FastHash>,
-    /// Whether the automaton has literals of this field.
-    scanned: bool,
+    /// The field's literals that may sit anywhere, run over each of its values.
+    scanner: Scanner,
 }
 
-/// Literals that may sit anywhere in a value, in one Aho-Corasick automaton run over one
-/// concatenation of values.
+/// Literals that may sit anywhere in a value, found in each value they are run over.
 #[derive(Debug, Default)]
 struct Scanner {
-    automaton: Option<AhoCorasick>,
+    set: LiteralSet,
     /// The literals, while building.
     literals: Vec<Box<str>>,
-    /// Per literal (automaton pattern), the text atoms it stands for.
+    /// Per literal, the text atoms it stands for.
     by_pattern: Vec<Vec<TextAtom>>,
     positions: HashMap<Box<str>, usize, FastHash>,
 }
@@ -161,34 +181,71 @@ impl Scanner {
         self.by_pattern[at].push(atom);
     }
 
-    /// Builds the automaton; false when it could not be built.
-    fn finish(&mut self) -> bool {
+    fn finish(&mut self) {
         self.positions = HashMap::default();
         let literals = std::mem::take(&mut self.literals);
-        if literals.is_empty() {
-            return true;
-        }
-        self.automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(literals.iter().map(|l| l.as_bytes()))
-            .ok();
-        self.automaton.is_some()
+        self.set = LiteralSet::build(literals.iter().map(|l| l.as_bytes()));
     }
 
     fn is_empty(&self) -> bool {
         self.by_pattern.is_empty()
+    }
+
+    /// Sets the atoms of the literals found in `haystack`: values, each followed by a NUL
+    /// (which no literal holds), each where `bounds` says (start, end, field id).
+    fn run_values(&self, haystack: &[u8], bounds: &[(u32, u32, u32)], scratch: &mut ScanScratch) {
+        self.set.find(haystack, &mut |literal, start, end| {
+            // The value holding the occurrence: the first one ending at or after it.
+            let at = bounds.partition_point(|b| (b.1 as usize) < end);
+            let Some(&(value_start, value_end, field)) = bounds.get(at) else {
+                return;
+            };
+            let (at_start, at_end) = (start == value_start as usize, end == value_end as usize);
+            for text in &self.by_pattern[literal as usize] {
+                if text.field != ANY_FIELD && text.field != field {
+                    continue;
+                }
+                let placed = match text.anchor {
+                    Anchor::Whole => at_start && at_end,
+                    Anchor::Start => at_start,
+                    Anchor::End => at_end,
+                    Anchor::Anywhere => true,
+                };
+                if placed {
+                    scratch.hit(text.atom);
+                }
+            }
+        });
+    }
+
+    /// Sets the atoms of the literals found in `value`, a value of the field `field` (whose
+    /// atoms alone count, besides the atoms of any field).
+    fn run(&self, value: &[u8], field: u32, scratch: &mut ScanScratch) {
+        self.set.find(value, &mut |literal, start, end| {
+            let (at_start, at_end) = (start == 0, end == value.len());
+            for text in &self.by_pattern[literal as usize] {
+                if text.field != ANY_FIELD && text.field != field {
+                    continue;
+                }
+                let placed = match text.anchor {
+                    Anchor::Whole => at_start && at_end,
+                    Anchor::Start => at_start,
+                    Anchor::End => at_end,
+                    Anchor::Anywhere => true,
+                };
+                if placed {
+                    scratch.hit(text.atom);
+                }
+            }
+        });
     }
 }
 
 /// Every atom of a rule set (or of some of its rules), compiled for scanning.
 #[derive(Debug, Default)]
 pub struct Prefilter {
-    /// The literals of atoms of one field, run over the values of the fields that have some.
-    fielded: Scanner,
     /// The literals of keywords (any field), run over every string value.
     keywords: Scanner,
-    /// Whether both automata could be built.
-    built: bool,
     /// Per field id.
     fields: Vec<FieldAtoms>,
     tries: Trie,
@@ -198,13 +255,10 @@ pub struct Prefilter {
 /// Per-thread buffers of a scan, reused across events.
 #[derive(Debug, Default)]
 pub struct ScanScratch {
-    /// The values the fielded literals are looked for in, each followed by a NUL.
+    /// The string values keywords are looked for in, each followed by a NUL.
     haystack: Vec<u8>,
-    /// Per value in `haystack`: its start, its end and the index of its event field.
+    /// Per value in `haystack`: its start, its end and its field id.
     bounds: Vec<(u32, u32, u32)>,
-    /// The same for the keywords.
-    keyword_haystack: Vec<u8>,
-    keyword_bounds: Vec<(u32, u32, u32)>,
     seen: Vec<u64>,
     /// The atoms found, each once.
     pub hits: Vec<u32>,
@@ -225,24 +279,6 @@ impl ScanScratch {
             self.hits.push(atom);
         }
     }
-}
-
-/// Appends `value` and a NUL to `haystack`, recording where it is.
-fn push_value(
-    haystack: &mut Vec<u8>,
-    bounds: &mut Vec<(u32, u32, u32)>,
-    value: &str,
-    index: usize,
-) {
-    let start = haystack.len();
-    haystack.extend_from_slice(value.as_bytes());
-    let end = haystack.len();
-    haystack.push(0);
-    bounds.push((
-        u32::try_from(start).unwrap_or(u32::MAX),
-        u32::try_from(end).unwrap_or(u32::MAX),
-        u32::try_from(index).unwrap_or(u32::MAX),
-    ));
 }
 
 impl Prefilter {
@@ -287,10 +323,7 @@ impl Prefilter {
                     anchor,
                 } => {
                     let (scanner, field) = match field {
-                        Some(field) => {
-                            prefilter.field(*field).scanned = true;
-                            (&mut prefilter.fielded, *field)
-                        }
+                        Some(field) => (&mut prefilter.field(*field).scanner, *field),
                         None => (&mut prefilter.keywords, ANY_FIELD),
                     };
                     scanner.add(
@@ -313,9 +346,8 @@ impl Prefilter {
                 }
             }
         }
-        let fielded = prefilter.fielded.finish();
-        let keywords = prefilter.keywords.finish();
-        prefilter.built = fielded && keywords;
+        prefilter.fields.iter_mut().for_each(|f| f.scanner.finish());
+        prefilter.keywords.finish();
         prefilter
     }
 
@@ -346,12 +378,6 @@ impl Prefilter {
         &mut self.fields[index]
     }
 
-    /// Whether every text atom that needs an automaton could be compiled (else no such atom
-    /// may gate a rule).
-    pub fn has_text_automaton(&self) -> bool {
-        self.built
-    }
-
     /// Finds the atoms `event` holds; `field_ids` gives each event field's id (`u32::MAX`
     /// for a field no rule names). The atoms found are in `scratch.hits`.
     pub fn scan(&self, event: &Event, field_ids: &[u32], scratch: &mut ScanScratch) {
@@ -365,22 +391,19 @@ impl Prefilter {
         if scratch.seen.len() < words {
             scratch.seen.resize(words, 0);
         }
+        let keywords = !self.keywords.is_empty();
         scratch.haystack.clear();
         scratch.bounds.clear();
-        scratch.keyword_haystack.clear();
-        scratch.keyword_bounds.clear();
-        let keywords = !self.keywords.is_empty();
-        for (index, (field, &id)) in event.fields.iter().zip(field_ids).enumerate() {
+        for (field, &id) in event.fields.iter().zip(field_ids) {
             let value = &field.value;
             let lower = value.lower();
             if keywords && value.kind == ValueKind::String {
                 // Keywords are matched in string values only.
-                push_value(
-                    &mut scratch.keyword_haystack,
-                    &mut scratch.keyword_bounds,
-                    lower,
-                    index,
-                );
+                let start = u32::try_from(scratch.haystack.len()).unwrap_or(u32::MAX);
+                scratch.haystack.extend_from_slice(lower.as_bytes());
+                let end = u32::try_from(scratch.haystack.len()).unwrap_or(u32::MAX);
+                scratch.haystack.push(0);
+                scratch.bounds.push((start, end, id));
             }
             let Some(atoms) = self.fields.get(id as usize) else {
                 continue;
@@ -407,68 +430,16 @@ impl Prefilter {
                     list.iter().for_each(|&a| scratch.hit(a));
                 }
             }
-            if atoms.scanned {
-                push_value(&mut scratch.haystack, &mut scratch.bounds, lower, index);
+            if !atoms.scanner.is_empty() {
+                atoms.scanner.run(lower.as_bytes(), id, scratch);
             }
         }
-        let haystack = std::mem::take(&mut scratch.haystack);
-        let bounds = std::mem::take(&mut scratch.bounds);
-        self.fielded.run(&haystack, &bounds, field_ids, scratch);
-        scratch.haystack = haystack;
-        scratch.bounds = bounds;
         if keywords {
-            let haystack = std::mem::take(&mut scratch.keyword_haystack);
-            let bounds = std::mem::take(&mut scratch.keyword_bounds);
-            self.keywords.run(&haystack, &bounds, field_ids, scratch);
-            scratch.keyword_haystack = haystack;
-            scratch.keyword_bounds = bounds;
-        }
-    }
-}
-
-impl Scanner {
-    /// Sets the atoms of the literals found in `haystack` (values as `bounds` says).
-    fn run(
-        &self,
-        haystack: &[u8],
-        bounds: &[(u32, u32, u32)],
-        field_ids: &[u32],
-        scratch: &mut ScanScratch,
-    ) {
-        let Some(automaton) = &self.automaton else {
-            return;
-        };
-        if haystack.is_empty() {
-            return;
-        }
-        let mut value = 0usize;
-        for m in automaton.find_overlapping_iter(aho_corasick::Input::new(haystack)) {
-            let (start, end) = (m.start(), m.end());
-            // Matches come in the order of their ends, and no literal holds the NUL between
-            // values, so the value holding this match is the first one ending at or after it.
-            while value < bounds.len() && (bounds[value].1 as usize) < end {
-                value += 1;
-            }
-            let Some(&(value_start, value_end, index)) = bounds.get(value) else {
-                break;
-            };
-            let field = field_ids.get(index as usize).copied().unwrap_or(ANY_FIELD);
-            let at_start = start == value_start as usize;
-            let at_end = end == value_end as usize;
-            for text in &self.by_pattern[m.pattern().as_usize()] {
-                if text.field != ANY_FIELD && text.field != field {
-                    continue;
-                }
-                let placed = match text.anchor {
-                    Anchor::Whole => at_start && at_end,
-                    Anchor::Start => at_start,
-                    Anchor::End => at_end,
-                    Anchor::Anywhere => true,
-                };
-                if placed {
-                    scratch.hit(text.atom);
-                }
-            }
+            let haystack = std::mem::take(&mut scratch.haystack);
+            let bounds = std::mem::take(&mut scratch.bounds);
+            self.keywords.run_values(&haystack, &bounds, scratch);
+            scratch.haystack = haystack;
+            scratch.bounds = bounds;
         }
     }
 }
