@@ -104,7 +104,7 @@ pub struct ConvertArgs {
     pub list_pipelines: bool,
     /// A field mapping applied before conversion: a YAML file, or the name of a built-in one
     /// (`winlogbeat`, `ecs-windows`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "pipelines")]
     pub mapping: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ConvertFormat::Text)]

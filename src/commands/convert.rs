@@ -2,14 +2,76 @@
 //! `sigmac` or `sigma convert`.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result};
 
+use sigwiki::convert::Backend;
+use sigwiki::convert::batch::Batch;
+use sigwiki::pipeline::Chain;
 use sigwiki::sigma::ParseOptions;
+use sigwiki::walk::WalkError;
 
 use super::default_inputs;
 use crate::cli::{ConvertArgs, ConvertFormat};
+
+/// Converts `inputs` through the pipelines `specs` (none: the rules' own field names), loading
+/// the pipelines on a thread of their own while the first rules are read; warns of pipelines
+/// made for other targets.
+fn convert_loading_pipelines(
+    inputs: &[PathBuf],
+    options: &ParseOptions,
+    backend: &dyn Backend,
+    specs: &[String],
+) -> Result<Result<Batch, WalkError>> {
+    use sigwiki::convert::batch::{Prepared, convert_inputs_prepared};
+    if specs.is_empty() {
+        let none = Prepared::Now(sigwiki::convert::Preprocess::None);
+        return Ok(convert_inputs_prepared(inputs, options, backend, none));
+    }
+    let cell = OnceLock::new();
+    let (loaded, batch) = std::thread::scope(|scope| {
+        let loader = scope.spawn(|| {
+            // Set on every way out, a panic included: the batch waits for the cell.
+            let guard = SetOnDrop(&cell);
+            let loaded = Chain::load(specs);
+            let (chain, loaded) = match loaded {
+                Ok(chain) => (chain, Ok(())),
+                Err(e) => (Chain::new(Vec::new()), Err(e)),
+            };
+            let _ = guard.0.set(chain);
+            loaded
+        });
+        let batch = convert_inputs_prepared(inputs, options, backend, Prepared::Loading(&cell));
+        (loader.join(), batch)
+    });
+    match loaded {
+        Ok(loaded) => loaded?,
+        Err(_) => anyhow::bail!("loading the pipelines failed"),
+    }
+    if let Some(chain) = cell.get() {
+        for misfit in chain.misfits(backend.name()) {
+            eprintln!(
+                "warning: pipeline {} is made for {}, not {}",
+                misfit.spec,
+                misfit.allowed_backends.join(", "),
+                backend.name()
+            );
+        }
+    }
+    Ok(batch)
+}
+
+/// Sets its cell to an empty chain when dropped with the cell still empty.
+struct SetOnDrop<'a>(&'a OnceLock<Chain>);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.set(Chain::new(Vec::new()));
+    }
+}
 
 /// Runs `sigwiki convert`.
 pub fn run(args: &ConvertArgs) -> Result<ExitCode> {
@@ -39,26 +101,17 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode> {
         Some(spec) => Some(sigwiki::convert::mapping::FieldMapping::load(spec)?),
         None => None,
     };
-    let chain = sigwiki::pipeline::Chain::load(&args.pipelines)?;
-    for misfit in chain.misfits(name) {
-        eprintln!(
-            "warning: pipeline {} is made for {}, not {name}",
-            misfit.spec,
-            misfit.allowed_backends.join(", ")
-        );
-    }
-    let preprocess = match (&mapping, chain.is_empty()) {
-        (Some(m), _) => sigwiki::convert::Preprocess::Mapping(m),
-        (None, false) => sigwiki::convert::Preprocess::Pipelines(&chain),
-        (None, true) => sigwiki::convert::Preprocess::None,
-    };
     let inputs = default_inputs(&args.paths);
-    let batch = sigwiki::convert::batch::convert_inputs_with(
-        &inputs,
-        &ParseOptions::default(),
-        backend,
-        preprocess,
-    )
+    let options = ParseOptions::default();
+    let batch = match &mapping {
+        Some(m) => sigwiki::convert::batch::convert_inputs_with(
+            &inputs,
+            &options,
+            backend,
+            sigwiki::convert::Preprocess::Mapping(m),
+        ),
+        None => convert_loading_pipelines(&inputs, &options, backend, &args.pipelines)?,
+    }
     .context("cannot read the rules")?;
     let mut failed = 0;
     for converted in &batch.converted {

@@ -10,12 +10,14 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
 use super::mapping::FieldMapping;
 use super::{Backend, ConvertError, Preprocess, convert_file_output};
 use crate::load::parse_input;
+use crate::pipeline::Chain;
 use crate::sigma::{Diagnostic, ParseOptions, RuleFile, RuleSet, SigmaKind, parse_file};
 use crate::walk::{WalkError, par_map_files};
 
@@ -49,6 +51,8 @@ enum FirstPass {
         ids: Vec<String>,
     },
     Kept(RuleFile),
+    /// Read before the pipelines were loaded: converted once they are.
+    Waiting(RuleFile),
     /// Not a Sigma document: left out.
     NotARule(PathBuf),
 }
@@ -64,12 +68,53 @@ pub fn convert_inputs(
     convert_inputs_with(inputs, options, backend, preprocess)
 }
 
+/// What is applied to every document of a batch: known now, or pipelines still being loaded
+/// on another thread.
+///
+/// A large pipeline file takes tens of milliseconds to load (Azure Monitor's lists the columns of
+/// hundreds of tables), as long as reading a few hundred rules: the rules are read meanwhile,
+/// and those read before the pipelines are ready are converted once they are.
+#[derive(Debug, Clone, Copy)]
+pub enum Prepared<'a> {
+    /// Ready.
+    Now(Preprocess<'a>),
+    /// Being loaded: the loader sets the cell once (to an empty chain should loading fail, so
+    /// that the batch ends and its caller can report the failure).
+    Loading(&'a OnceLock<Chain>),
+}
+
+impl<'a> Prepared<'a> {
+    fn ready(self) -> Option<Preprocess<'a>> {
+        match self {
+            Prepared::Now(preprocess) => Some(preprocess),
+            Prepared::Loading(cell) => cell.get().map(Preprocess::Pipelines),
+        }
+    }
+
+    fn wait(self) -> Preprocess<'a> {
+        match self {
+            Prepared::Now(preprocess) => preprocess,
+            Prepared::Loading(cell) => Preprocess::Pipelines(cell.wait()),
+        }
+    }
+}
+
 /// [`convert_inputs`] with `preprocess` (a mapping or pipelines) applied to every document.
 pub fn convert_inputs_with(
     inputs: &[PathBuf],
     options: &ParseOptions,
     backend: &dyn Backend,
     preprocess: Preprocess<'_>,
+) -> Result<Batch, WalkError> {
+    convert_inputs_prepared(inputs, options, backend, Prepared::Now(preprocess))
+}
+
+/// [`convert_inputs_with`] with preprocessing that may still be in the making.
+pub fn convert_inputs_prepared(
+    inputs: &[PathBuf],
+    options: &ParseOptions,
+    backend: &dyn Backend,
+    prepared: Prepared<'_>,
 ) -> Result<Batch, WalkError> {
     let alone = RuleSet::default();
     let (first, skipped) = par_map_files(inputs, |input| {
@@ -80,32 +125,33 @@ pub fn convert_inputs_with(
         if needs_the_rule_set(&file) {
             return FirstPass::Kept(file);
         }
-        let ids = file
-            .documents
-            .iter()
-            .filter_map(|d| d.kind.meta().id.clone())
-            .collect();
-        let result = convert_file_output(backend, &file, &alone, preprocess);
-        FirstPass::Done {
-            converted: Converted {
-                path: file.path,
-                relative: file.relative,
-                result,
-            },
-            ids,
+        match prepared.ready() {
+            Some(preprocess) => {
+                let (converted, ids) = convert_alone(backend, file, &alone, preprocess);
+                FirstPass::Done { converted, ids }
+            }
+            None => FirstPass::Waiting(file),
         }
     })?;
 
     let mut kept = Vec::new();
     let mut done = Vec::new();
+    let mut waiting = Vec::new();
     let mut not_rules = Vec::new();
     for pass in first {
         match pass {
             FirstPass::Kept(file) => kept.push(file),
             FirstPass::Done { converted, ids } => done.push((converted, ids)),
+            FirstPass::Waiting(file) => waiting.push(file),
             FirstPass::NotARule(path) => not_rules.push(path),
         }
     }
+    let preprocess = prepared.wait();
+    done.par_extend(
+        waiting
+            .into_par_iter()
+            .map(|file| convert_alone(backend, file, &alone, preprocess)),
+    );
     // A filter with `rules: any` may tune any rule: every file is read again for it.
     let any_rule_filter = kept
         .iter()
@@ -163,6 +209,28 @@ pub fn convert_inputs_with(
         skipped,
         not_rules,
     })
+}
+
+/// Converts a file that needs no other file, keeping the `id`s of its documents in case a
+/// correlation refers to one.
+fn convert_alone(
+    backend: &dyn Backend,
+    file: RuleFile,
+    alone: &RuleSet,
+    preprocess: Preprocess<'_>,
+) -> (Converted, Vec<String>) {
+    let ids = file
+        .documents
+        .iter()
+        .filter_map(|d| d.kind.meta().id.clone())
+        .collect();
+    let result = convert_file_output(backend, &file, alone, preprocess);
+    let converted = Converted {
+        path: file.path,
+        relative: file.relative,
+        result,
+    };
+    (converted, ids)
 }
 
 /// Whether converting `file` needs the other files: it holds a correlation or a filter, or

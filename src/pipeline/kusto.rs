@@ -18,6 +18,7 @@
 //!   the parent's file name only).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::OnceLock;
 
 use serde_yaml::{Mapping, Value as Yaml};
 
@@ -252,12 +253,20 @@ struct FieldCheck {
     /// `message`, with `{table}` and `{fields}` (the sorted valid fields, comma-separated).
     message: String,
     /// `tables`: table → the fields it takes besides `all_tables`.
-    tables: BTreeMap<String, HashSet<String>>,
+    tables: BTreeMap<String, TableFields>,
     /// `all_tables`: fields every table takes (the generic mappings' sources, `Hashes`).
     all_tables: Vec<String>,
-    /// Per table, its valid fields sorted and comma-separated, as the refusal names them: made
-    /// once, since a pipeline refuses thousands of rules and a table has hundreds of fields.
-    listed: BTreeMap<String, String>,
+}
+
+/// The fields of one table of a [`FieldCheck`].
+#[derive(Debug)]
+struct TableFields {
+    fields: HashSet<String>,
+    /// Its valid fields sorted and comma-separated, as a refusal names them: made once, since a
+    /// pipeline refuses thousands of rules and a table has hundreds of fields, and only for the
+    /// tables a refusal names (Azure Monitor's pipeline lists hundreds of tables, and building
+    /// every listing up front was a visible share of loading it).
+    listed: OnceLock<String>,
 }
 
 impl FieldCheck {
@@ -271,33 +280,37 @@ impl FieldCheck {
             None | Some(Yaml::Null) => Vec::new(),
             Some(v) => texts(v, "`all_tables`")?,
         };
-        let mut tables: BTreeMap<String, HashSet<String>> = BTreeMap::new();
+        let mut tables = BTreeMap::new();
         let Some(m) = map_of(p, "tables")? else {
             return Err("`tables` is required: table name → its field names".into());
         };
         for (k, v) in m {
             let k = text(k, "a key of `tables`")?;
             let fields = texts(v, &format!("`tables.{k}`"))?;
-            tables.insert(k, fields.into_iter().collect());
+            let fields = TableFields {
+                fields: fields.into_iter().collect(),
+                listed: OnceLock::new(),
+            };
+            tables.insert(k, fields);
         }
-        let listed = tables
-            .iter()
-            .map(|(table, fields)| {
-                let valid: BTreeSet<&str> = fields
-                    .iter()
-                    .map(String::as_str)
-                    .chain(all_tables.iter().map(String::as_str))
-                    .collect();
-                let listed = valid.into_iter().collect::<Vec<_>>().join(", ");
-                (table.clone(), listed)
-            })
-            .collect();
         Ok(Box::new(FieldCheck {
             message,
             tables,
             all_tables,
-            listed,
         }))
+    }
+
+    /// The valid fields of `table`, sorted and comma-separated.
+    fn listed<'t>(&self, table: &'t TableFields) -> &'t str {
+        table.listed.get_or_init(|| {
+            let valid: BTreeSet<&str> = table
+                .fields
+                .iter()
+                .map(String::as_str)
+                .chain(self.all_tables.iter().map(String::as_str))
+                .collect();
+            valid.into_iter().collect::<Vec<_>>().join(", ")
+        })
     }
 }
 
@@ -317,11 +330,12 @@ impl CustomTransformation for FieldCheck {
         let Some(table) = state.get(QUERY_TABLE).map(PipelineValue::text) else {
             return Ok(ItemChange::Unchanged);
         };
-        let Some(fields) = self.tables.get(&table) else {
+        let Some(table_fields) = self.tables.get(&table) else {
             // A table the pipeline knows nothing of (set by the user): its fields are theirs.
             return Ok(ItemChange::Unchanged);
         };
-        let valid = |f: &str| fields.contains(f) || self.all_tables.iter().any(|a| a == f);
+        let valid =
+            |f: &str| table_fields.fields.contains(f) || self.all_tables.iter().any(|a| a == f);
         // A field reference to a missing column refuses the rule too, naming the item's field
         // (pySigma's field condition selects the item by its references as well).
         let bad_reference = item
@@ -330,7 +344,7 @@ impl CustomTransformation for FieldCheck {
         if valid(field) && !bad_reference {
             return Ok(ItemChange::Unchanged);
         }
-        let listed = self.listed.get(&table).map_or("", String::as_str);
+        let listed = self.listed(table_fields);
         Err(format!(
             "Invalid SigmaDetectionItem field name encountered: {field}. {}",
             self.message

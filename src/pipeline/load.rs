@@ -308,7 +308,6 @@ fn processing_item(ctx: &Ctx<'_>, value: &Yaml, at: &NodePath) -> R<ProcessingIt
     let Yaml::Mapping(map) = value else {
         return Err(ctx.fail(at, "a processing item is a map with `type`"));
     };
-    let line = ctx.fail(at, "").position.map_or(1, |p| p.line);
     let Some(type_value) = map.get("type") else {
         return Err(ctx.fail(at, "a processing item needs `type`"));
     };
@@ -338,7 +337,6 @@ fn processing_item(ctx: &Ctx<'_>, value: &Yaml, at: &NodePath) -> R<ProcessingIt
         rule_conditions,
         detection_item_conditions,
         field_name_conditions,
-        line,
     })
 }
 

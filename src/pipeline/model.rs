@@ -449,8 +449,6 @@ pub struct ProcessingItem {
     pub detection_item_conditions: Conditions<DetectionItemCondition>,
     /// Conditions on field names.
     pub field_name_conditions: Conditions<FieldNameCondition>,
-    /// The line of the item in its file.
-    pub line: usize,
 }
 
 /// A processing pipeline.

@@ -68,7 +68,7 @@ impl RuleFile {
 
     /// The line and column of `path` in this file.
     pub fn position_of(&self, path: &NodePath) -> Position {
-        Locator::new(&self.source).locate(path)
+        super::yaml::locate(&self.source, path)
     }
 }
 

@@ -350,6 +350,181 @@ impl Locator {
     }
 }
 
+/// The position of the node at `path` in `text`, as [`Locator::locate`] gives it, found by
+/// reading only as far as the path leads.
+///
+/// A converter's refusals and a rule's late diagnostics each need one position of a file that
+/// parsed cleanly, mostly near its top (`logsource`, `tags`); building a whole [`Locator`] for
+/// each of them was a visible share of converting a corpus that a pipeline refuses in part.
+/// Siblings before the path are skipped by counting nesting, not built. Should the text turn
+/// out to be malformed before the position is settled, the whole [`Locator`] decides.
+pub fn locate(text: &str, path: &NodePath) -> Position {
+    PathReader {
+        parser: Parser::new_from_str(text),
+    }
+    .locate(path)
+    .unwrap_or_else(|| Locator::new(text).locate(path))
+}
+
+/// An event stream walked along one [`NodePath`]; every method returns `None` when the stream
+/// ends early or is malformed.
+struct PathReader<'a> {
+    parser: Parser<'a, saphyr_parser::StrInput<'a>>,
+}
+
+/// The first event of a node: enough to tell its kind and position.
+struct NodeHead {
+    position: Position,
+    kind: HeadKind,
+}
+
+enum HeadKind {
+    Scalar {
+        style: ScalarStyle,
+        multiline: bool,
+        empty: bool,
+    },
+    Sequence,
+    Mapping,
+}
+
+impl PathReader<'_> {
+    fn locate(&mut self, path: &NodePath) -> Option<Position> {
+        let mut document = 0;
+        let mut head = loop {
+            match self.parser.next_event()?.ok()?.0 {
+                Event::DocumentStart(_) if document == path.document => break self.head()?,
+                Event::DocumentStart(_) => {
+                    let root = self.head()?;
+                    self.skip(&root)?;
+                    document += 1;
+                }
+                // The documents are as many as the file has: a path past them is at its start.
+                Event::StreamEnd => return Some(Position::START),
+                _ => {}
+            }
+        };
+        let mut position = head.position;
+        for segment in path.segments() {
+            match (segment, &head.kind) {
+                (PathSegment::Key(key), HeadKind::Mapping) => {
+                    let Some((key_position, value)) = self.find_key(key)? else {
+                        return Some(position);
+                    };
+                    position = match value.kind {
+                        HeadKind::Scalar { empty: false, .. } => value.position,
+                        _ => key_position,
+                    };
+                    head = value;
+                }
+                (PathSegment::KeyName(key), HeadKind::Mapping) => {
+                    return Some(self.find_key(key)?.map_or(position, |(at, _)| at));
+                }
+                (PathSegment::Index(index), HeadKind::Sequence) => {
+                    let mut seen = 0;
+                    head = loop {
+                        let (event, span) = self.parser.next_event()?.ok()?;
+                        if matches!(event, Event::SequenceEnd) {
+                            return Some(position);
+                        }
+                        let item = Self::head_of(&event, span)?;
+                        if seen == *index {
+                            break item;
+                        }
+                        self.skip(&item)?;
+                        seen += 1;
+                    };
+                    position = head.position;
+                }
+                _ => return Some(position),
+            }
+        }
+        if let (
+            Some(offset),
+            HeadKind::Scalar {
+                style, multiline, ..
+            },
+        ) = (path.offset, &head.kind)
+        {
+            let quote = match style {
+                ScalarStyle::Plain => 0,
+                ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => 1,
+                _ => return Some(position),
+            };
+            if !multiline {
+                position.column += quote + offset;
+            }
+        }
+        Some(position)
+    }
+
+    /// In the mapping just opened, the first entry whose key is `key`: the key's position and
+    /// the head of its value, or `None` inside when the mapping has no such key. The first
+    /// entry wins, as in [`Locator`].
+    #[allow(clippy::option_option)]
+    fn find_key(&mut self, key: &str) -> Option<Option<(Position, NodeHead)>> {
+        loop {
+            let (event, span) = self.parser.next_event()?.ok()?;
+            if matches!(event, Event::MappingEnd) {
+                return Some(None);
+            }
+            let key_position = to_position(span.start);
+            let matches = matches!(&event, Event::Scalar(text, ..) if text == key)
+                || (key.is_empty() && !matches!(event, Event::Scalar(..)));
+            let key_head = Self::head_of(&event, span)?;
+            self.skip(&key_head)?;
+            let value = self.head()?;
+            if matches {
+                return Some(Some((key_position, value)));
+            }
+            self.skip(&value)?;
+        }
+    }
+
+    /// Reads the first event of the next node.
+    fn head(&mut self) -> Option<NodeHead> {
+        let (event, span) = self.parser.next_event()?.ok()?;
+        Self::head_of(&event, span)
+    }
+
+    fn head_of(event: &Event<'_>, span: saphyr_parser::Span) -> Option<NodeHead> {
+        let position = to_position(span.start);
+        let kind = match event {
+            Event::Scalar(_, style, _, _) => HeadKind::Scalar {
+                style: *style,
+                multiline: span.end.line() != span.start.line(),
+                empty: span.end.index() == span.start.index(),
+            },
+            Event::Alias(_) => HeadKind::Scalar {
+                style: ScalarStyle::Plain,
+                multiline: false,
+                empty: false,
+            },
+            Event::SequenceStart(..) => HeadKind::Sequence,
+            Event::MappingStart(..) => HeadKind::Mapping,
+            _ => return None,
+        };
+        Some(NodeHead { position, kind })
+    }
+
+    /// Reads past the rest of the node `head` began.
+    fn skip(&mut self, head: &NodeHead) -> Option<()> {
+        if matches!(head.kind, HeadKind::Scalar { .. }) {
+            return Some(());
+        }
+        let mut open = 1usize;
+        while open > 0 {
+            match self.parser.next_event()?.ok()?.0 {
+                Event::SequenceStart(..) | Event::MappingStart(..) => open += 1,
+                Event::SequenceEnd | Event::MappingEnd => open -= 1,
+                Event::StreamEnd => return None,
+                _ => {}
+            }
+        }
+        Some(())
+    }
+}
+
 /// serde_yaml refuses nesting deeper than 128, so files reaching the locator are shallower; the
 /// bound only guards the recursion against inputs that never went through serde_yaml.
 const MAX_LOCATOR_DEPTH: usize = 256;
@@ -482,6 +657,63 @@ mod tests {
             locator.locate(&root.key("detection").key("nope")),
             Position { line: 2, column: 1 }
         );
+    }
+
+    /// Every path into `node`, with a missing key, a missing index and a scalar offset beside
+    /// the real ones.
+    fn paths_into(node: &Node, path: NodePath, out: &mut Vec<NodePath>) {
+        out.push(path.clone());
+        match node {
+            Node::Scalar { .. } => out.push(path.at_offset(3)),
+            Node::Sequence { items, .. } => {
+                out.push(path.index(items.len()));
+                out.push(path.key("x"));
+                for (i, item) in items.iter().enumerate() {
+                    paths_into(item, path.index(i), out);
+                }
+            }
+            Node::Mapping { entries, .. } => {
+                out.push(path.key("no such key"));
+                out.push(path.index(0));
+                for (key, _, value) in entries {
+                    out.push(path.key_name(key));
+                    paths_into(value, path.key(key), out);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn locating_one_path_agrees_with_the_whole_locator() {
+        let texts = [
+            "title: x\ndetection:\n    sel:\n        - 'a'\n        - b\n    condition: sel and x\n",
+            "a: 1\n---\nb:\n  - {c: 2, d: [3, 4]}\n  - \"quoted value\"\n  -\n---\n[x, y]\n",
+            "k: |\n  multi\n  line\nanchor: &a {x: 1}\nalias: *a\nempty:\n? [complex, key]\n: v\n",
+            "dup: 1\ndup: 2\nnested: {dup: a, dup: b}\n",
+        ];
+        let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+        let files = walkdir::WalkDir::new(rules)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "yml"))
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok());
+        let mut checked = 0;
+        for text in texts.iter().map(|t| t.to_string()).chain(files) {
+            let locator = Locator::new(&text);
+            let mut paths = vec![NodePath::root(locator.documents.len())];
+            for (i, document) in locator.documents.iter().enumerate() {
+                paths_into(document, NodePath::root(i), &mut paths);
+            }
+            for path in &paths {
+                assert_eq!(
+                    locate(&text, path),
+                    locator.locate(path),
+                    "{path:?} in {text}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 500, "only {checked} paths checked");
     }
 
     #[test]
