@@ -222,12 +222,7 @@ impl Session {
                 }
                 Err(e) => {
                     self.templates = None;
-                    eprintln!("sigwiki: build failed: {e}");
-                    state
-                        .write()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .fail(e.to_string());
-                    notifier.notify();
+                    report_failure(state, notifier, &e);
                     return;
                 }
             }
@@ -294,16 +289,19 @@ impl Session {
                     report.failed
                 );
             }
-            Err(e) => {
-                eprintln!("sigwiki: build failed: {e}");
-                state
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .fail(e.to_string());
-                notifier.notify();
-            }
+            Err(e) => report_failure(state, notifier, &e),
         }
     }
+}
+
+/// Says on the terminal and in the browser that an update failed.
+fn report_failure(state: &RwLock<Served>, notifier: &Notifier, e: &dyn std::fmt::Display) {
+    eprintln!("sigwiki: build failed: {e}");
+    state
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .fail(e.to_string());
+    notifier.notify();
 }
 
 /// Whether `path` looks like an events file a regression test reads (EVTX, JSON, JSON Lines).
