@@ -31,6 +31,9 @@
 #   Splunk       sigwiki convert -t splunk | sigma convert -t splunk | sigmac -t splunk
 #   native       rsigma backend convert -t postgres (rsigma has no Lucene or Splunk backend)
 #   build        sigwiki build (every target, every page)
+#   pipelines    sigwiki convert through each built-in pipeline (benches/convert_pipelines.sh)
+#   serve        the edit-to-visible latency of sigwiki serve (benches/serve_latency.py)
+#   evaluation   sigwiki test --events beside rsigma engine eval (benches/eval.sh; REPEAT)
 # and the scaling of sigwiki build: 1x, 4x and 16x the corpus (copies under other folder names,
 # ids made unique), and 1 against 2 threads (RAYON_NUM_THREADS). Writes a Markdown report with
 # the machine and every tool's version, and the raw hyperfine JSON under target/bench-compare/.
@@ -311,6 +314,17 @@ if "$sw" build --help | grep -q -- '--timings'; then stage_flag=--timings; else 
 echo "$stage_flag" >"$raw/stages-flag.txt"
 "$sw" build "$work/x1" --targets all $stage_flag -o "$sites/site-stages" >"$raw/stages.txt" 2>&1 || true
 rm -rf "$sites/site-stages"
+
+# sigwiki's own benchmarks, in the same run: converting through processing pipelines, the live
+# preview's edit-to-visible latency and the evaluation throughput beside rsigma. Each exits 1
+# when over its budget; the report shows their verdicts.
+if [ "$quick" = 1 ]; then own_runs=3 serve_runs=3 eval_repeat=50; else own_runs=20 serve_runs=10 eval_repeat=${REPEAT:-500}; fi
+log "pipelines: benches/convert_pipelines.sh"
+"$repo/benches/convert_pipelines.sh" --no-build "$own_runs" >"$raw/pipelines.txt" 2>&1 || true
+log "serve latency: benches/serve_latency.py"
+python3 "$repo/benches/serve_latency.py" --no-build --runs "$serve_runs" >"$raw/serve.txt" 2>&1 || true
+log "evaluation: benches/eval.sh"
+REPEAT=$eval_repeat "$repo/benches/eval.sh" >"$raw/eval.txt" 2>&1 || true
 
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
