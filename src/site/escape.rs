@@ -18,10 +18,9 @@ pub fn markdown_text(text: &str) -> String {
         return guard_line_start(trimmed.to_string());
     }
     let mut out = String::with_capacity(text.len() + 8);
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    let mut chars = text.chars().peekable();
+    let mut before: Option<char> = None;
+    while let Some(c) = chars.next() {
         match c {
             '\\' | '`' | '*' | '[' | ']' | '|' | '~' | '#' | '!' | '{' | '}' | '$' => {
                 out.push('\\');
@@ -30,8 +29,7 @@ pub fn markdown_text(text: &str) -> String {
             '_' => {
                 // An underscore between two alphanumerics can neither open nor close emphasis,
                 // so `proc_creation` stays readable in the Markdown source.
-                let before = i.checked_sub(1).and_then(|j| chars.get(j));
-                let after = chars.get(i + 1);
+                let after = chars.peek();
                 let inner = before.is_some_and(|b| b.is_alphanumeric())
                     && after.is_some_and(|a| a.is_alphanumeric());
                 if !inner {
@@ -43,7 +41,7 @@ pub fn markdown_text(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
             '\r' => {
-                if chars.get(i + 1) != Some(&'\n') {
+                if chars.peek() != Some(&'\n') {
                     out.push_str("<br>");
                 }
             }
@@ -52,7 +50,7 @@ pub fn markdown_text(text: &str) -> String {
             c if c.is_control() => {}
             c => out.push(c),
         }
-        i += 1;
+        before = Some(c);
     }
     // A trailing space run before `<br>` or at the end would be a hard break or be trimmed;
     // leading/trailing blanks mean nothing in a cell.
@@ -152,13 +150,12 @@ pub fn markdown_code(text: &str) -> String {
 /// A fenced code block holding `text` literally, with `info` as its language.
 pub fn markdown_fence(text: &str, info: &str) -> String {
     let fence = "`".repeat(longest_run(text, '`').max(2) + 1);
-    let info: String = info
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+'))
-        .collect();
-    let mut out = String::with_capacity(text.len() + 16);
+    let mut out = String::with_capacity(text.len() + 2 * fence.len() + info.len() + 2);
     out.push_str(&fence);
-    out.push_str(&info);
+    out.extend(
+        info.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+')),
+    );
     out.push('\n');
     if !has_control_other_than_tab_or_newline(text) {
         // The common case, and what the loop below makes of it: every line as it is, each
@@ -184,27 +181,38 @@ pub fn markdown_fence(text: &str, info: &str) -> String {
 /// other than a tab or a line feed, looked for in its UTF-8 bytes.
 fn has_control_other_than_tab_or_newline(text: &str) -> bool {
     let bytes = text.as_bytes();
-    bytes.iter().enumerate().any(|(i, &b)| {
+    let control = |at: usize, b: u8| {
         (b < 0x20 && b != b'\t' && b != b'\n')
             || b == 0x7F
             // U+0080–U+009F are C2 80 … C2 9F.
-            || (b == 0xC2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)))
+            || (b == 0xC2 && bytes.get(at + 1).is_some_and(|n| (0x80..=0x9F).contains(n)))
+    };
+    // Every query and rule source of a page passes here. A block is first tested for a byte
+    // that may start a control character without a branch per byte, which the compiler turns
+    // into vector compares; only a block with such a byte (0xC2 also starts `·`, `é`…) is
+    // looked at byte by byte.
+    let suspect = |b: u8| (b < 0x20 && b != b'\t' && b != b'\n') | (b == 0x7F) | (b == 0xC2);
+    bytes.chunks(64).enumerate().any(|(n, block)| {
+        block.iter().fold(false, |any, &b| any | suspect(b))
+            && block
+                .iter()
+                .enumerate()
+                .any(|(i, &b)| control(n * 64 + i, b))
     })
 }
 
 fn longest_run(text: &str, c: char) -> usize {
     if c.is_ascii() {
         // A run of an ASCII character is a run of its byte.
+        // Found with memchr: the character is rare (backticks in a query or a rule source).
         let byte = c as u8;
         let mut best = 0;
         let mut run = 0;
-        for &b in text.as_bytes() {
-            if b == byte {
-                run += 1;
-                best = best.max(run);
-            } else {
-                run = 0;
-            }
+        let mut next = usize::MAX;
+        for at in memchr::memchr_iter(byte, text.as_bytes()) {
+            run = if at == next { run + 1 } else { 1 };
+            best = best.max(run);
+            next = at + 1;
         }
         return best;
     }
@@ -225,7 +233,14 @@ fn longest_run(text: &str, c: char) -> usize {
 /// another scheme (`javascript:`, `data:`, `file:`…) or that is not a plain URL stays text.
 pub fn is_linkable(url: &str) -> bool {
     let url = url.trim();
-    if url.is_empty() || url.chars().any(|c| c.is_control() || c == ' ') {
+    let bytes = url.as_bytes();
+    // A control character (`char::is_control`: C0, DEL, and C1 as C2 80 … C2 9F) or a space.
+    let bad = |(i, &b): (usize, &u8)| {
+        b <= b' '
+            || b == 0x7F
+            || (b == 0xC2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)))
+    };
+    if url.is_empty() || bytes.iter().enumerate().any(bad) {
         return false;
     }
     if has_prefix_ignore_case(url, "http://") || has_prefix_ignore_case(url, "https://") {
@@ -235,8 +250,11 @@ pub fn is_linkable(url: &str) -> bool {
         return false;
     }
     // Relative: no scheme before the first `/`, `?` or `#`.
-    let head = url.split(['/', '?', '#']).next().unwrap_or("");
-    !head.contains(':')
+    let head = bytes
+        .iter()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .map_or(bytes, |end| &bytes[..end]);
+    !head.contains(&b':')
 }
 
 /// Percent-encodes the characters of a link destination that Markdown, a table cell or an HTML

@@ -76,9 +76,9 @@ const BIDI_CONTROLS: &[(char, &str)] = &[
 /// is checked, and few have one.
 fn contains_bidi_control(text: &str) -> bool {
     let bytes = text.as_bytes();
-    let mut from = 0;
-    while let Some(found) = bytes[from..].iter().position(|&b| b == 0xE2 || b == 0xD8) {
-        let at = from + found;
+    // Every page is scanned; memchr finds the first bytes of the candidates (E2 also starts
+    // `—`, `→`, `…`) many bytes at a time.
+    for at in memchr::memchr2_iter(0xE2, 0xD8, bytes) {
         let control = matches!(
             (bytes[at], bytes.get(at + 1), bytes.get(at + 2)),
             (0xD8, Some(0x9C), _)
@@ -88,7 +88,6 @@ fn contains_bidi_control(text: &str) -> bool {
         if control {
             return true;
         }
-        from = at + 1;
     }
     false
 }
