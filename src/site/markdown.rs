@@ -179,7 +179,8 @@ impl<'a, I: Iterator<Item = Event<'a>>> Transform<'a, I> {
         Transform {
             events,
             pending: std::collections::VecDeque::new(),
-            ids: HashSet::new(),
+            // A rule page has a dozen headings.
+            ids: HashSet::with_capacity(32),
             links: Vec::new(),
             in_targets: false,
             section_open: false,
@@ -347,7 +348,14 @@ fn md_to_html_link(dest: CowStr<'_>) -> CowStr<'_> {
         None => (&*dest, ""),
     };
     match path.strip_suffix(".md") {
-        Some(stem) => CowStr::from(format!("{stem}.html{fragment}")),
+        Some(stem) => {
+            // Every link of every page passes here: one exact allocation, no formatting.
+            let mut html = String::with_capacity(stem.len() + ".html".len() + fragment.len());
+            html.push_str(stem);
+            html.push_str(".html");
+            html.push_str(fragment);
+            CowStr::from(html)
+        }
         None => dest,
     }
 }
