@@ -12,51 +12,77 @@ use std::fmt::Write as _;
 /// (so no raw HTML can be formed), and line breaks become `<br>` (the only way to break a line
 /// inside a table cell).
 pub fn markdown_text(text: &str) -> String {
-    let trimmed = text.trim();
+    let trimmed = trim(text);
     if trimmed.bytes().all(plain_markdown_byte) {
         // Nothing to escape inside: the common case of titles, names and dates.
         return guard_line_start(trimmed.to_string());
     }
     let mut out = String::with_capacity(text.len() + 8);
-    let chars: Vec<char> = text.chars().collect();
+    let bytes = text.as_bytes();
+    // Runs of bytes kept as they are (everything but the few ASCII characters below and the C1
+    // controls) are copied whole; `run` is where the current one starts.
+    let mut run = 0;
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            '\\' | '`' | '*' | '[' | ']' | '|' | '~' | '#' | '!' | '{' | '}' | '$' => {
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (replacement, width): (&str, usize) = match b {
+            b'\\' | b'`' | b'*' | b'[' | b']' | b'|' | b'~' | b'#' | b'!' | b'{' | b'}' | b'$' => {
+                // The backslash goes before the character, which stays in the next run.
+                out.push_str(&text[run..i]);
                 out.push('\\');
-                out.push(c);
+                run = i;
+                i += 1;
+                continue;
             }
-            '_' => {
+            b'_' => {
                 // An underscore between two alphanumerics can neither open nor close emphasis,
                 // so `proc_creation` stays readable in the Markdown source.
-                let before = i.checked_sub(1).and_then(|j| chars.get(j));
-                let after = chars.get(i + 1);
-                let inner = before.is_some_and(|b| b.is_alphanumeric())
-                    && after.is_some_and(|a| a.is_alphanumeric());
+                let before = text[..i].chars().next_back();
+                let after = text[i + 1..].chars().next();
+                let inner = before.is_some_and(char::is_alphanumeric)
+                    && after.is_some_and(char::is_alphanumeric);
                 if !inner {
+                    out.push_str(&text[run..i]);
                     out.push('\\');
+                    run = i;
                 }
-                out.push('_');
+                i += 1;
+                continue;
             }
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\r' => {
-                if chars.get(i + 1) != Some(&'\n') {
-                    out.push_str("<br>");
-                }
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'&' => ("&amp;", 1),
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => ("", 1),
+            b'\r' | b'\n' => ("<br>", 1),
+            b'\t' => (" ", 1),
+            0x00..=0x1F | 0x7F => ("", 1),
+            // U+0080–U+009F, the C1 controls, are C2 80 … C2 9F.
+            0xC2 if bytes.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)) => ("", 2),
+            _ => {
+                i += 1;
+                continue;
             }
-            '\n' => out.push_str("<br>"),
-            '\t' => out.push(' '),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-        i += 1;
+        };
+        out.push_str(&text[run..i]);
+        out.push_str(replacement);
+        i += width;
+        run = i;
     }
+    out.push_str(&text[run..]);
     // A trailing space run before `<br>` or at the end would be a hard break or be trimmed;
     // leading/trailing blanks mean nothing in a cell.
-    guard_line_start(out.trim().to_string())
+    guard_line_start(trim(&out).to_string())
+}
+
+/// `str::trim`, without looking at the characters when the text begins and ends with a
+/// visible ASCII character, as almost every value a template prints does.
+fn trim(text: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
+    if visible(text.as_bytes().first()) && visible(text.as_bytes().last()) {
+        text
+    } else {
+        text.trim()
+    }
 }
 
 /// Bytes [`markdown_text`] leaves as they are anywhere in a text.
@@ -85,7 +111,7 @@ fn plain_markdown_byte(b: u8) -> bool {
 /// [`markdown_text`] written to `out`. Text with nothing to escape, most of what the templates
 /// print, is written as it is, without building a string first.
 pub fn write_markdown_text(text: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let trimmed = text.trim();
+    let trimmed = trim(text);
     if !trimmed.bytes().all(plain_markdown_byte) {
         return out.write_all(markdown_text(text).as_bytes());
     }
@@ -152,13 +178,12 @@ pub fn markdown_code(text: &str) -> String {
 /// A fenced code block holding `text` literally, with `info` as its language.
 pub fn markdown_fence(text: &str, info: &str) -> String {
     let fence = "`".repeat(longest_run(text, '`').max(2) + 1);
-    let info: String = info
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+'))
-        .collect();
-    let mut out = String::with_capacity(text.len() + 16);
+    let mut out = String::with_capacity(text.len() + 2 * fence.len() + info.len() + 2);
     out.push_str(&fence);
-    out.push_str(&info);
+    out.extend(
+        info.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+')),
+    );
     out.push('\n');
     if !has_control_other_than_tab_or_newline(text) {
         // The common case, and what the loop below makes of it: every line as it is, each
@@ -184,27 +209,38 @@ pub fn markdown_fence(text: &str, info: &str) -> String {
 /// other than a tab or a line feed, looked for in its UTF-8 bytes.
 fn has_control_other_than_tab_or_newline(text: &str) -> bool {
     let bytes = text.as_bytes();
-    bytes.iter().enumerate().any(|(i, &b)| {
+    let control = |at: usize, b: u8| {
         (b < 0x20 && b != b'\t' && b != b'\n')
             || b == 0x7F
             // U+0080–U+009F are C2 80 … C2 9F.
-            || (b == 0xC2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)))
+            || (b == 0xC2 && bytes.get(at + 1).is_some_and(|n| (0x80..=0x9F).contains(n)))
+    };
+    // Every query and rule source of a page passes here. A block is first tested for a byte
+    // that may start a control character without a branch per byte, which the compiler turns
+    // into vector compares; only a block with such a byte (0xC2 also starts `·`, `é`…) is
+    // looked at byte by byte.
+    let suspect = |b: u8| (b < 0x20 && b != b'\t' && b != b'\n') | (b == 0x7F) | (b == 0xC2);
+    bytes.chunks(64).enumerate().any(|(n, block)| {
+        block.iter().fold(false, |any, &b| any | suspect(b))
+            && block
+                .iter()
+                .enumerate()
+                .any(|(i, &b)| control(n * 64 + i, b))
     })
 }
 
 fn longest_run(text: &str, c: char) -> usize {
     if c.is_ascii() {
         // A run of an ASCII character is a run of its byte.
+        // Found with memchr: the character is rare (backticks in a query or a rule source).
         let byte = c as u8;
         let mut best = 0;
         let mut run = 0;
-        for &b in text.as_bytes() {
-            if b == byte {
-                run += 1;
-                best = best.max(run);
-            } else {
-                run = 0;
-            }
+        let mut next = usize::MAX;
+        for at in memchr::memchr_iter(byte, text.as_bytes()) {
+            run = if at == next { run + 1 } else { 1 };
+            best = best.max(run);
+            next = at + 1;
         }
         return best;
     }
@@ -224,8 +260,15 @@ fn longest_run(text: &str, c: char) -> usize {
 /// Whether `url` may become a link: `http`/`https` URLs and relative references. Anything with
 /// another scheme (`javascript:`, `data:`, `file:`…) or that is not a plain URL stays text.
 pub fn is_linkable(url: &str) -> bool {
-    let url = url.trim();
-    if url.is_empty() || url.chars().any(|c| c.is_control() || c == ' ') {
+    let url = trim(url);
+    let bytes = url.as_bytes();
+    // A control character (`char::is_control`: C0, DEL, and C1 as C2 80 … C2 9F) or a space.
+    let bad = |(i, &b): (usize, &u8)| {
+        b <= b' '
+            || b == 0x7F
+            || (b == 0xC2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)))
+    };
+    if url.is_empty() || bytes.iter().enumerate().any(bad) {
         return false;
     }
     if has_prefix_ignore_case(url, "http://") || has_prefix_ignore_case(url, "https://") {
@@ -235,14 +278,17 @@ pub fn is_linkable(url: &str) -> bool {
         return false;
     }
     // Relative: no scheme before the first `/`, `?` or `#`.
-    let head = url.split(['/', '?', '#']).next().unwrap_or("");
-    !head.contains(':')
+    let head = bytes
+        .iter()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .map_or(bytes, |end| &bytes[..end]);
+    !head.contains(&b':')
 }
 
 /// Percent-encodes the characters of a link destination that Markdown, a table cell or an HTML
 /// attribute would otherwise interpret.
 pub fn url_destination(url: &str) -> String {
-    let url = url.trim();
+    let url = trim(url);
     let plain = |b: u8| {
         b.is_ascii_alphanumeric()
             || matches!(
@@ -424,6 +470,55 @@ mod tests {
         out
     }
 
+    /// The escaping [`markdown_text`] did, character by character, to compare the byte scan with.
+    fn markdown_text_by_chars(text: &str) -> String {
+        let trimmed = text.trim();
+        if trimmed.bytes().all(plain_markdown_byte) {
+            // Nothing to escape inside: the common case of titles, names and dates.
+            return guard_line_start(trimmed.to_string());
+        }
+        let mut out = String::with_capacity(text.len() + 8);
+        let chars: Vec<char> = text.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            match c {
+                '\\' | '`' | '*' | '[' | ']' | '|' | '~' | '#' | '!' | '{' | '}' | '$' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                '_' => {
+                    // An underscore between two alphanumerics can neither open nor close emphasis,
+                    // so `proc_creation` stays readable in the Markdown source.
+                    let before = i.checked_sub(1).and_then(|j| chars.get(j));
+                    let after = chars.get(i + 1);
+                    let inner = before.is_some_and(|b| b.is_alphanumeric())
+                        && after.is_some_and(|a| a.is_alphanumeric());
+                    if !inner {
+                        out.push('\\');
+                    }
+                    out.push('_');
+                }
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '&' => out.push_str("&amp;"),
+                '\r' => {
+                    if chars.get(i + 1) != Some(&'\n') {
+                        out.push_str("<br>");
+                    }
+                }
+                '\n' => out.push_str("<br>"),
+                '\t' => out.push(' '),
+                c if c.is_control() => {}
+                c => out.push(c),
+            }
+            i += 1;
+        }
+        // A trailing space run before `<br>` or at the end would be a hard break or be trimmed;
+        // leading/trailing blanks mean nothing in a cell.
+        guard_line_start(out.trim().to_string())
+    }
+
     fn render(md: &str) -> String {
         let mut out = String::new();
         html::push_html(&mut out, Parser::new_ext(md, Options::ENABLE_TABLES));
@@ -534,9 +629,18 @@ mod tests {
             "caf\u{e9} \u{a0}nbsp \u{202e}bidi",
             "<b>&\"quoted\"</b>",
             "``` and ````",
+            "a_b _c d_ é_ü x_\u{85}_y [l](u) \\ ` * | ~ # ! {} $",
+            "\u{85}lead and trail\u{9f}",
+            " \u{a0}unicode blanks\u{2003} ",
+            "<&>\r\r\n\n\t",
         ];
         for text in texts {
             assert_eq!(html(text), html_by_chars(text), "{text:?}");
+            assert_eq!(
+                markdown_text(text),
+                markdown_text_by_chars(text),
+                "{text:?}"
+            );
             let mut written = Vec::new();
             write_markdown_text(text, &mut written).expect("vector");
             assert_eq!(

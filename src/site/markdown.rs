@@ -33,13 +33,26 @@ const ALLOWED_TAGS: &[&str] = &[
 
 /// Converts a page's Markdown to HTML.
 pub fn to_html(markdown: &str) -> String {
+    let mut out = String::new();
+    to_html_into(markdown, &mut out);
+    out
+}
+
+/// [`to_html`] into `out` (cleared first), so that a caller converting many pages reuses one
+/// buffer. The events stream from the parser through [`Transform`] to the HTML writer: no page
+/// is held as a list of events.
+pub fn to_html_into(markdown: &str, out: &mut String) {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     let parser = Parser::new_ext(markdown, options);
-    let events: Vec<Event<'_>> = parser.collect();
-    let events = transform(events);
-    let mut out = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut out, events.into_iter());
-    isolate_bidi_controls(out)
+    out.clear();
+    // The HTML of a page is about 1.5 times its Markdown; reserving it once saves the copies of
+    // a growing buffer.
+    out.reserve(markdown.len() * 3 / 2);
+    html::push_html(out, Transform::new(parser));
+    if contains_bidi_control(out) {
+        let html = std::mem::take(out);
+        *out = isolate_bidi_controls(html);
+    }
 }
 
 /// The invisible characters that reorder how the text after them is displayed (Unicode
@@ -63,9 +76,9 @@ const BIDI_CONTROLS: &[(char, &str)] = &[
 /// is checked, and few have one.
 fn contains_bidi_control(text: &str) -> bool {
     let bytes = text.as_bytes();
-    let mut from = 0;
-    while let Some(found) = bytes[from..].iter().position(|&b| b == 0xE2 || b == 0xD8) {
-        let at = from + found;
+    // Every page is scanned; memchr finds the first bytes of the candidates (E2 also starts
+    // `—`, `→`, `…`) many bytes at a time.
+    for at in memchr::memchr2_iter(0xE2, 0xD8, bytes) {
         let control = matches!(
             (bytes[at], bytes.get(at + 1), bytes.get(at + 2)),
             (0xD8, Some(0x9C), _)
@@ -75,7 +88,6 @@ fn contains_bidi_control(text: &str) -> bool {
         if control {
             return true;
         }
-        from = at + 1;
     }
     false
 }
@@ -142,87 +154,135 @@ pub fn slug(text: &str) -> String {
     }
 }
 
-fn transform(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
-    let mut out = Vec::with_capacity(events.len() + 16);
-    let mut ids: HashSet<String> = HashSet::new();
-    // Link nesting: for every open link, whether it was kept.
-    let mut links: Vec<bool> = Vec::new();
-    // Heading collection: the heading's events are buffered to compute its id from its text.
-    let mut heading: Option<(HeadingLevel, Vec<Event<'_>>)> = None;
-    let mut in_targets = false;
-    let mut section_open = false;
-    for event in events {
-        if let Some((level, buffer)) = heading.as_mut() {
-            if let Event::End(TagEnd::Heading(_)) = event {
-                let level = *level;
-                let buffer = std::mem::take(buffer);
-                heading = None;
-                let text = plain_text(&buffer);
-                let mut id = slug(&text);
-                if !ids.insert(id.clone()) {
-                    let mut n = 2;
-                    while !ids.insert(format!("{id}-{n}")) {
-                        n += 1;
-                    }
-                    id = format!("{id}-{n}");
-                }
-                // Query-target sections: every level-3 heading under "Detection Rules".
-                if level <= HeadingLevel::H2 {
-                    if section_open {
-                        out.push(Event::Html(CowStr::from("</section>\n")));
-                        section_open = false;
-                    }
-                    if in_targets {
-                        out.push(Event::Html(CowStr::from("</div>\n")));
-                    }
-                    in_targets = level == HeadingLevel::H2 && id == "detection-rules";
-                }
-                if in_targets && level == HeadingLevel::H3 {
-                    if section_open {
-                        out.push(Event::Html(CowStr::from("</section>\n")));
-                    }
-                    out.push(Event::Html(CowStr::from(format!(
-                        "<section class=\"target\" id=\"target-{id}\" data-title=\"{}\">\n",
-                        attribute(&text)
-                    ))));
-                    section_open = true;
-                }
-                out.push(Event::Start(Tag::Heading {
-                    level,
-                    id: Some(CowStr::from(id.clone())),
-                    classes: Vec::new(),
-                    attrs: Vec::new(),
-                }));
-                out.extend(buffer);
-                out.push(Event::End(TagEnd::Heading(level)));
-                if in_targets && level == HeadingLevel::H2 {
-                    out.push(Event::Html(CowStr::from("<div class=\"targets\">\n")));
-                }
-                continue;
-            }
-            push_inline(event, buffer, &mut links);
-            continue;
-        }
-        match event {
-            Event::Start(Tag::Heading { level, .. }) => {
-                heading = Some((level, Vec::new()));
-            }
-            Event::Html(raw) => {
-                out.push(block_html(raw));
-            }
-            other => push_inline(other, &mut out, &mut links),
-        }
-    }
-    if section_open {
-        out.push(Event::Html(CowStr::from("</section>\n")));
-    }
-    if in_targets {
-        out.push(Event::Html(CowStr::from("</div>\n")));
-    }
-    out
+/// The site's changes to a page's events (see the module documentation), as an iterator over
+/// the parser's events. A heading's events are held until its end, for its id; every other
+/// event passes straight through.
+struct Transform<'a, I> {
+    events: I,
+    /// Events ready to be returned, before the next one is read: a heading and what opens or
+    /// closes a section around it.
+    pending: std::collections::VecDeque<Event<'a>>,
+    /// The ids given to the headings so far.
+    ids: HashSet<String>,
+    /// Link nesting: for every open link, whether it was kept.
+    links: Vec<bool>,
+    /// Whether the headings are under "Detection Rules" (query-target sections).
+    in_targets: bool,
+    /// Whether a target `<section>` is open.
+    section_open: bool,
+    /// Whether the parser's events have ended (and the open sections were closed).
+    done: bool,
 }
 
-fn push_inline<'a>(event: Event<'a>, out: &mut Vec<Event<'a>>, links: &mut Vec<bool>) {
+impl<'a, I: Iterator<Item = Event<'a>>> Transform<'a, I> {
+    fn new(events: I) -> Self {
+        Transform {
+            events,
+            pending: std::collections::VecDeque::new(),
+            // A rule page has a dozen headings.
+            ids: HashSet::with_capacity(32),
+            links: Vec::new(),
+            in_targets: false,
+            section_open: false,
+            done: false,
+        }
+    }
+
+    /// Reads a heading's events up to its end and queues the heading, with its id, and the
+    /// section markup around it.
+    fn heading(&mut self, level: HeadingLevel) {
+        let mut buffer = Vec::new();
+        for event in self.events.by_ref() {
+            if let Event::End(TagEnd::Heading(_)) = event {
+                break;
+            }
+            if let Some(kept) = inline(event, &mut self.links) {
+                buffer.push(kept);
+            }
+        }
+        let text = plain_text(&buffer);
+        let mut id = slug(&text);
+        if !self.ids.insert(id.clone()) {
+            let mut n = 2;
+            while !self.ids.insert(format!("{id}-{n}")) {
+                n += 1;
+            }
+            id = format!("{id}-{n}");
+        }
+        let out = &mut self.pending;
+        // Query-target sections: every level-3 heading under "Detection Rules".
+        if level <= HeadingLevel::H2 {
+            if self.section_open {
+                out.push_back(Event::Html(CowStr::from("</section>\n")));
+                self.section_open = false;
+            }
+            if self.in_targets {
+                out.push_back(Event::Html(CowStr::from("</div>\n")));
+            }
+            self.in_targets = level == HeadingLevel::H2 && id == "detection-rules";
+        }
+        if self.in_targets && level == HeadingLevel::H3 {
+            if self.section_open {
+                out.push_back(Event::Html(CowStr::from("</section>\n")));
+            }
+            out.push_back(Event::Html(CowStr::from(format!(
+                "<section class=\"target\" id=\"target-{id}\" data-title=\"{}\">\n",
+                attribute(&text)
+            ))));
+            self.section_open = true;
+        }
+        out.push_back(Event::Start(Tag::Heading {
+            level,
+            id: Some(CowStr::from(id)),
+            classes: Vec::new(),
+            attrs: Vec::new(),
+        }));
+        out.extend(buffer);
+        out.push_back(Event::End(TagEnd::Heading(level)));
+        if self.in_targets && level == HeadingLevel::H2 {
+            out.push_back(Event::Html(CowStr::from("<div class=\"targets\">\n")));
+        }
+    }
+}
+
+impl<'a, I: Iterator<Item = Event<'a>>> Iterator for Transform<'a, I> {
+    type Item = Event<'a>;
+
+    fn next(&mut self) -> Option<Event<'a>> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
+            if self.done {
+                return None;
+            }
+            match self.events.next() {
+                Some(Event::Start(Tag::Heading { level, .. })) => self.heading(level),
+                Some(Event::Html(raw)) => return Some(block_html(raw)),
+                Some(event) => {
+                    if let Some(kept) = inline(event, &mut self.links) {
+                        return Some(kept);
+                    }
+                }
+                None => {
+                    self.done = true;
+                    if self.section_open {
+                        self.pending
+                            .push_back(Event::Html(CowStr::from("</section>\n")));
+                    }
+                    if self.in_targets {
+                        self.pending
+                            .push_back(Event::Html(CowStr::from("</div>\n")));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An event outside headings' ids and sections: links made safe and pointed at the HTML pages,
+/// images dropped, raw HTML filtered. `None` when the event is dropped.
+fn inline<'a>(event: Event<'a>, links: &mut Vec<bool>) -> Option<Event<'a>> {
     match event {
         Event::Start(Tag::Link {
             link_type,
@@ -232,27 +292,26 @@ fn push_inline<'a>(event: Event<'a>, out: &mut Vec<Event<'a>>, links: &mut Vec<b
         }) => {
             if is_linkable(&dest_url) {
                 links.push(true);
-                out.push(Event::Start(Tag::Link {
+                Some(Event::Start(Tag::Link {
                     link_type,
                     dest_url: md_to_html_link(dest_url),
                     title,
                     id,
-                }));
+                }))
             } else {
                 links.push(false);
+                None
             }
         }
-        Event::End(TagEnd::Link) => {
-            if links.pop().unwrap_or(false) {
-                out.push(Event::End(TagEnd::Link));
-            }
-        }
-        Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => {
-            // Images would load resources; their alt text stays as plain text.
-        }
-        Event::InlineHtml(raw) => out.push(inline_html(raw)),
-        Event::Html(raw) => out.push(block_html(raw)),
-        other => out.push(other),
+        Event::End(TagEnd::Link) => links
+            .pop()
+            .unwrap_or(false)
+            .then_some(Event::End(TagEnd::Link)),
+        // Images would load resources; their alt text stays as plain text.
+        Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => None,
+        Event::InlineHtml(raw) => Some(inline_html(raw)),
+        Event::Html(raw) => Some(block_html(raw)),
+        other => Some(other),
     }
 }
 
@@ -289,7 +348,14 @@ fn md_to_html_link(dest: CowStr<'_>) -> CowStr<'_> {
         None => (&*dest, ""),
     };
     match path.strip_suffix(".md") {
-        Some(stem) => CowStr::from(format!("{stem}.html{fragment}")),
+        Some(stem) => {
+            // Every link of every page passes here: one exact allocation, no formatting.
+            let mut html = String::with_capacity(stem.len() + ".html".len() + fragment.len());
+            html.push_str(stem);
+            html.push_str(".html");
+            html.push_str(fragment);
+            CowStr::from(html)
+        }
         None => dest,
     }
 }

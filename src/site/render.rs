@@ -98,6 +98,8 @@ impl Site<'_> {
 #[derive(Debug, Default)]
 pub struct Buffers {
     markdown: Vec<u8>,
+    /// The HTML of the Markdown page, the layout's `body`.
+    body: String,
     html: Vec<u8>,
 }
 
@@ -149,9 +151,9 @@ impl<'a> Pages<'a> {
             name: template.to_string(),
             message: e.to_string(),
         })?;
-        let body = markdown::to_html(markdown);
+        markdown::to_html_into(markdown, &mut buffers.body);
         let mut ctx = self.html_context(path, title);
-        ctx.insert_value("body", Value::safe_string(&body));
+        ctx.insert_value("body", Value::safe_string(&buffers.body));
         ctx.insert("markdown_href", &format!("{}.md", file_name(path)));
         extra(&mut ctx);
         self.templates
