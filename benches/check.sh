@@ -7,7 +7,7 @@
 #   RUNS        timed runs after 3 warm-up runs (default 30)
 # Environment: SIGWIKI_SHARED (default: <repo>/../shared), BUDGET_SECONDS (default 0.5).
 #
-# Uses hyperfine when installed (apt-get install hyperfine), else a loop with /usr/bin/time.
+# Uses hyperfine when installed (apt-get install hyperfine), else a loop timed by bash's `time`.
 # Prints the mean and the slowest run; exits 1 when the mean is over the budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,10 +32,15 @@ if command -v hyperfine >/dev/null; then
 else
   for _ in 1 2 3; do "$bin" check "$corpus" >/dev/null; done
   read -r mean max min cpu < <(
+    # bash's `time` keyword needs nothing installed: wall, user and system seconds.
+    TIMEFORMAT='%R %U %S'
     for _ in $(seq "$runs"); do
-      { /usr/bin/time -f '%e %U %S' "$bin" check "$corpus" >/dev/null; } 2>&1 | tail -n 1
+      { time "$bin" check "$corpus" >/dev/null; } 2>&1 | tail -n 1
     done | awk 'NR==1{n=$1} {s+=$1; c+=$2+$3; if($1>m)m=$1; if($1<n)n=$1}
                 END {printf "%.4f %.4f %.4f %.4f\n", s/NR, m, n, c/NR}')
+fi
+if ! awk -v m="${mean:-}" 'BEGIN {exit !(m + 0 > 0)}'; then
+  echo "no time measured (got '${mean:-}')" >&2; exit 2
 fi
 printf 'sigwiki check (corpus): wall mean %.3f s (fastest %.3f s, slowest %.3f s); CPU user+sys %.3f s\n' "$mean" "$min" "$max" "$cpu"
 # Wall time on a shared machine depends on what else runs; the load average tells how busy it was.

@@ -9,7 +9,7 @@
 #   RUNS        timed runs per case after 3 warm-up runs (default 20)
 # Environment: SIGWIKI_SHARED (default: <repo>/../shared), BUDGET_SECONDS (default 0.25).
 #
-# Uses hyperfine when installed, else a loop with /usr/bin/time. Prints, per case, the mean and
+# Uses hyperfine when installed, else a loop timed by bash's own `time`. Prints, per case, the mean and
 # the fastest and slowest run; exits 1 when a pipeline case's mean is over the budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,13 +49,15 @@ measure() {
     json=$(mktemp)
     # convert exits 1 when some rules are refused, which is expected here.
     hyperfine --warmup 3 --runs "$runs" -i --export-json "$json" --style none \
-      "$bin convert $args $corpus" >/dev/null
+      "$bin convert $args $corpus" >/dev/null 2>&1
     python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(r["mean"], r["min"], r["max"])' "$json"
     rm -f "$json"
   else
     for _ in 1 2 3; do $bin convert $args "$corpus" >/dev/null 2>&1 || true; done
+    # bash's `time` keyword needs nothing installed; TIMEFORMAT=%R prints the wall seconds alone.
+    local TIMEFORMAT=%R
     for _ in $(seq "$runs"); do
-      { /usr/bin/time -f '%e' $bin convert $args "$corpus" >/dev/null 2>/dev/null || true; } 2>&1 | tail -n 1
+      { time $bin convert $args "$corpus" >/dev/null 2>/dev/null || true; } 2>&1 | tail -n 1
     done | awk 'NR==1{n=$1} {s+=$1; if($1>m)m=$1; if($1<n)n=$1} END {printf "%.4f %.4f %.4f\n", s/NR, n, m}'
   fi
 }
@@ -66,6 +68,11 @@ for case in "${cases[@]}"; do
   args=${case#*|}
   converted=$($bin convert $args "$corpus" 2>/dev/null | grep -c . || true)
   read -r mean min max < <(measure "$args")
+  # A case without a measurement is a broken bench, not a pass.
+  if ! awk -v m="${mean:-}" 'BEGIN {exit !(m + 0 > 0)}'; then
+    echo "$name: no time measured (got '${mean:-}')" >&2
+    exit 2
+  fi
   verdict=""
   if [[ $args == *" -p "* ]]; then
     if awk -v m="$mean" -v b="$budget" 'BEGIN {exit !(m > b)}'; then verdict="  OVER"; over=1; else verdict="  ok"; fi
