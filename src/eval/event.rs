@@ -46,11 +46,14 @@ impl FieldValue {
     /// A string value.
     pub fn string(text: &str) -> Self {
         // Most values (numbers, lowercase paths) have no capital: no lowercase copy to make.
-        let lower = text
-            .bytes()
-            .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
-            .then(|| text.to_lowercase())
-            .filter(|lower| lower != text);
+        // ASCII text (nearly all) lowercases byte by byte, and differs once it has a capital.
+        let lower = if text.is_ascii() {
+            text.bytes()
+                .any(|b| b.is_ascii_uppercase())
+                .then(|| text.to_ascii_lowercase())
+        } else {
+            Some(text.to_lowercase()).filter(|lower| lower != text)
+        };
         let number = parse_number_text(text);
         FieldValue {
             lower: lower.map(String::into_boxed_str),
@@ -199,7 +202,19 @@ impl Event {
     /// a value). A Winlogbeat document, which needs the whole tree, is parsed as a value. A
     /// key repeated in one object keeps every value (a parsed value keeps the last).
     pub fn from_json_slice(bytes: &[u8]) -> Result<Event, serde_json::Error> {
-        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        // Text checked for UTF-8 once, as a whole, is not checked again string by string; text
+        // that is not UTF-8 is read as bytes, for the error (and its position) to say so.
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Self::stream(serde_json::Deserializer::from_str(text), bytes),
+            Err(_) => Self::stream(serde_json::Deserializer::from_slice(bytes), bytes),
+        }
+    }
+
+    /// [`Event::from_json_slice`] with the deserializer of its bytes.
+    fn stream<'de, R: serde_json::de::Read<'de>>(
+        mut deserializer: serde_json::Deserializer<R>,
+        bytes: &[u8],
+    ) -> Result<Event, serde_json::Error> {
         let mut builder = Builder::default();
         // Room for as many fields as the last event had: events of a file are alike.
         let fields = NAMES.with(|names| names.borrow().last_count);
