@@ -439,6 +439,29 @@ mod tests {
     }
 
     #[test]
+    fn objects_across_buffer_ends_read_as_in_one_buffer() {
+        let text = "{\"a\": \"x\\\"}{\\\\\"}\n[{\"b\": [1, {\"c\": \"]\"}]},\n {\"d\": 2}]\r\nxyz\n{\"e\": tru}\n{\"f\":\n 3}\n{\"g\":";
+        let whole = read(text);
+        assert_eq!(whole.0.len(), 4);
+        assert_eq!(whole.1.problems.len(), 3);
+        for capacity in 1..=12 {
+            let mut events = Vec::new();
+            let mut summary = ReadSummary::default();
+            read_json(
+                Path::new("x.json"),
+                BufReader::with_capacity(capacity, text.as_bytes()),
+                &mut |e| events.push(e),
+                &mut summary,
+            );
+            assert_eq!(
+                (&events, &summary),
+                (&whole.0, &whole.1),
+                "buffers of {capacity}"
+            );
+        }
+    }
+
+    #[test]
     fn damage_is_reported_by_line_and_the_rest_read() {
         let (events, summary) = read("{\"a\":1}\n{\"a\": tru}\nxyz\n{\"a\":3}\n{\"a\":");
         assert_eq!(events.len(), 2);
