@@ -154,6 +154,53 @@ pub struct Item {
     pub key_text: String,
     /// The field as the rule named it.
     pub field_name: Option<String>,
+    /// For an item of many `contains` values (one of them to match), those values searched
+    /// for at once.
+    contains: Option<ContainsAny>,
+}
+
+/// An item's lowercase `contains` values, one automaton for all of them: a value matches the
+/// groups it covers when it holds one of their texts. The other groups are tested one by one.
+#[derive(Debug, Clone)]
+struct ContainsAny {
+    searcher: aho_corasick::AhoCorasick,
+    /// The groups the searcher does not cover, by index.
+    rest: Box<[usize]>,
+}
+
+/// How many `contains` texts an item needs before they are searched for together (below it,
+/// one search per text costs no more).
+const CONTAINS_TOGETHER: usize = 4;
+
+/// The `contains` values of an item searched for together, when it has enough of them.
+fn contains_any(groups: &[Vec<Matcher>], all: bool, time_part: bool) -> Option<ContainsAny> {
+    if all || time_part {
+        return None;
+    }
+    let needle = |m: &Matcher| match m {
+        Matcher::Pattern {
+            pattern: super::matcher::Pattern::Contains(finder),
+            cased: false,
+        } => Some(finder.needle().to_vec()),
+        _ => None,
+    };
+    let mut needles = Vec::new();
+    let mut rest = Vec::new();
+    for (index, group) in groups.iter().enumerate() {
+        let texts: Option<Vec<Vec<u8>>> = group.iter().map(needle).collect();
+        match texts {
+            Some(texts) if !texts.is_empty() => needles.extend(texts),
+            _ => rest.push(index),
+        }
+    }
+    if needles.len() < CONTAINS_TOGETHER {
+        return None;
+    }
+    let searcher = aho_corasick::AhoCorasick::new(&needles).ok()?;
+    Some(ContainsAny {
+        searcher,
+        rest: rest.into_boxed_slice(),
+    })
 }
 
 impl Item {
@@ -360,10 +407,13 @@ fn compile_item(
         }
         groups.push(matchers);
     }
+    let all = item.combine == Combine::All;
+    let contains = field.and_then(|_| contains_any(&groups, all, item.time_part.is_some()));
     Ok(Item {
         field,
         groups,
-        all: item.combine == Combine::All,
+        contains,
+        all,
         negated: item.negated,
         time_part: item.time_part,
         key_text: if item.field.is_none() {
@@ -536,7 +586,18 @@ fn eval_item(item: &Item, cx: &Cx<'_>) -> bool {
                     .any(|m| m.matches_value(&f.value, &|_, _| false))
         }),
     };
-    let matched = if item.all {
+    let matched = if let (Some(contains), Some(id)) = (&item.contains, item.field) {
+        // The covered groups hold `contains` values only, which an absent field never matches.
+        (cx.binding.has(id)
+            && cx
+                .binding
+                .values(cx.event, id)
+                .any(|v| contains.searcher.is_match(v.lower())))
+            || contains
+                .rest
+                .iter()
+                .any(|&g| group_matches(&item.groups[g]))
+    } else if item.all {
         item.groups.iter().all(|g| group_matches(g))
     } else {
         item.groups.iter().any(|g| group_matches(g))

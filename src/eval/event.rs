@@ -8,7 +8,13 @@
 //! reachable by its dotted path (`Event.EventData.Image`, `process.executable`), attribute
 //! levels (`#attributes`, `#text`) left out. Field names are compared case-insensitively.
 
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use serde_json::Value as Json;
+
+use super::hash::FastHash;
 
 /// What kind of value an event field holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,10 +45,18 @@ pub struct FieldValue {
 impl FieldValue {
     /// A string value.
     pub fn string(text: &str) -> Self {
-        let lower = text.to_lowercase();
+        // Most values (numbers, lowercase paths) have no capital: no lowercase copy to make.
+        // ASCII text (nearly all) lowercases byte by byte, and differs once it has a capital.
+        let lower = if text.is_ascii() {
+            text.bytes()
+                .any(|b| b.is_ascii_uppercase())
+                .then(|| text.to_ascii_lowercase())
+        } else {
+            Some(text.to_lowercase()).filter(|lower| lower != text)
+        };
         let number = parse_number_text(text);
         FieldValue {
-            lower: (lower != text).then(|| lower.into_boxed_str()),
+            lower: lower.map(String::into_boxed_str),
             text: text.into(),
             number,
             kind: ValueKind::String,
@@ -107,8 +121,9 @@ fn parse_number_text(text: &str) -> Option<f64> {
 /// A named value of an event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventField {
-    /// The name as the event spells it (a short name or a dotted path).
-    pub name: Box<str>,
+    /// The name as the event spells it (a short name or a dotted path); shared by the events
+    /// of a thread that use it (see [`Names`]).
+    pub name: Arc<str>,
     /// The value.
     pub value: FieldValue,
 }
@@ -187,8 +202,23 @@ impl Event {
     /// a value). A Winlogbeat document, which needs the whole tree, is parsed as a value. A
     /// key repeated in one object keeps every value (a parsed value keeps the last).
     pub fn from_json_slice(bytes: &[u8]) -> Result<Event, serde_json::Error> {
-        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        // Text checked for UTF-8 once, as a whole, is not checked again string by string; text
+        // that is not UTF-8 is read as bytes, for the error (and its position) to say so.
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Self::stream(serde_json::Deserializer::from_str(text), bytes),
+            Err(_) => Self::stream(serde_json::Deserializer::from_slice(bytes), bytes),
+        }
+    }
+
+    /// [`Event::from_json_slice`] with the deserializer of its bytes.
+    fn stream<'de, R: serde_json::de::Read<'de>>(
+        mut deserializer: serde_json::Deserializer<R>,
+        bytes: &[u8],
+    ) -> Result<Event, serde_json::Error> {
         let mut builder = Builder::default();
+        // Room for as many fields as the last event had: events of a file are alike.
+        let fields = NAMES.with(|names| names.borrow().last_count);
+        builder.event.fields.reserve(fields);
         let streamed = serde::de::DeserializeSeed::deserialize(
             Root {
                 builder: &mut builder,
@@ -208,8 +238,13 @@ impl Event {
         if let Some(windows) = &builder.windows {
             event.add_windows(windows);
         }
-        event.fields.append(&mut builder.event.fields);
+        if event.fields.is_empty() {
+            event.fields = builder.event.fields;
+        } else {
+            event.fields.append(&mut builder.event.fields);
+        }
         event.timestamp = event.find_timestamp();
+        NAMES.with(|names| names.borrow_mut().last_count = event.fields.len());
         Ok(event)
     }
 
@@ -291,10 +326,8 @@ impl Event {
             Json::Bool(b) => FieldValue::bool(*b),
             _ => FieldValue::null(),
         };
-        self.fields.push(EventField {
-            name: path.into(),
-            value,
-        });
+        let name = NAMES.with(|names| names.borrow_mut().name(self.fields.len(), path));
+        self.fields.push(EventField { name, value });
     }
 
     /// The first value of the field called `name` (case-insensitively), for display.
@@ -448,6 +481,55 @@ struct Builder {
     key: String,
 }
 
+/// The most names a thread keeps for sharing (events naming ever new fields, as a file of
+/// random keys would, start the table over rather than grow it).
+const NAMES_KEPT: usize = 4096;
+
+/// The field names a thread's events use, each allocated once and shared: events of one
+/// source repeat the same names, mostly in the same order, so a name is first compared with
+/// the name the previous event had at the same position, then looked up.
+#[derive(Debug, Default)]
+struct Names {
+    /// Per field position, the name the event read last had there.
+    recent: Vec<Arc<str>>,
+    known: HashSet<Arc<str>, FastHash>,
+    /// How many fields the event read last had.
+    last_count: usize,
+}
+
+impl Names {
+    /// The shared name `name`, for the field at `position` of the event being read.
+    fn name(&mut self, position: usize, name: &str) -> Arc<str> {
+        if let Some(recent) = self.recent.get(position) {
+            if **recent == *name {
+                return Arc::clone(recent);
+            }
+        }
+        let shared = match self.known.get(name) {
+            Some(known) => Arc::clone(known),
+            None => {
+                if self.known.len() >= NAMES_KEPT {
+                    self.known.clear();
+                }
+                let shared: Arc<str> = Arc::from(name);
+                self.known.insert(Arc::clone(&shared));
+                shared
+            }
+        };
+        if position < self.recent.len() {
+            self.recent[position] = Arc::clone(&shared);
+        } else if position == self.recent.len() && position < NAMES_KEPT {
+            self.recent.push(Arc::clone(&shared));
+        }
+        shared
+    }
+}
+
+thread_local! {
+    /// The names of the events read on this thread.
+    static NAMES: RefCell<Names> = RefCell::new(Names::default());
+}
+
 /// An object key, appended to a buffer as it is read (no allocation per key).
 struct KeyInto<'b>(&'b mut String);
 
@@ -533,10 +615,9 @@ struct Flat<'b> {
 impl Flat<'_> {
     fn push(self, value: FieldValue) {
         let builder = self.builder;
-        builder.event.fields.push(EventField {
-            name: builder.path.as_str().into(),
-            value,
-        });
+        let position = builder.event.fields.len();
+        let name = NAMES.with(|names| names.borrow_mut().name(position, &builder.path));
+        builder.event.fields.push(EventField { name, value });
     }
 }
 

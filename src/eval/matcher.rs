@@ -30,6 +30,9 @@ pub enum Pattern {
     Suffix(Box<str>),
     /// Contains (the searcher built once).
     Contains(Box<memchr::memmem::Finder<'static>>),
+    /// `*` between texts, no `?`: the text before the first `*` (a prefix, maybe empty), the
+    /// texts between stars in order, the text after the last (a suffix, maybe empty).
+    Stars(Box<[Box<str>]>),
     /// Anything else: `*` and `?` at any place.
     Glob(Box<[Token]>),
 }
@@ -72,7 +75,18 @@ impl Pattern {
                         }
                     }
                 }
-                Pattern::Glob(tokens.into_boxed_slice())
+                if tokens.contains(&Token::AnyChar) {
+                    Pattern::Glob(tokens.into_boxed_slice())
+                } else {
+                    let mut parts = vec![String::new()];
+                    for token in &tokens {
+                        match token {
+                            Token::Char(c) => parts.last_mut().into_iter().for_each(|p| p.push(*c)),
+                            _ => parts.push(String::new()),
+                        }
+                    }
+                    Pattern::Stars(parts.into_iter().map(String::into_boxed_str).collect())
+                }
             }
         }
     }
@@ -84,6 +98,7 @@ impl Pattern {
             Pattern::Prefix(p) => text.starts_with(&**p),
             Pattern::Suffix(p) => text.ends_with(&**p),
             Pattern::Contains(finder) => finder.find(text.as_bytes()).is_some(),
+            Pattern::Stars(parts) => stars_match(parts, text),
             Pattern::Glob(tokens) => glob_match(tokens, text),
         }
     }
@@ -100,6 +115,17 @@ impl Pattern {
             Pattern::Suffix(p) => (p.to_string(), Anchor::End),
             Pattern::Contains(f) => (
                 String::from_utf8_lossy(f.needle()).into_owned(),
+                Anchor::Anywhere,
+            ),
+            // The longest text between stars (the first of the longest), as for a glob.
+            Pattern::Stars(parts) => (
+                parts.iter().fold(String::new(), |best, part| {
+                    if part.len() > best.len() {
+                        part.to_string()
+                    } else {
+                        best
+                    }
+                }),
                 Anchor::Anywhere,
             ),
             Pattern::Glob(tokens) => {
@@ -127,6 +153,34 @@ impl Pattern {
         };
         (lower.len() >= 3 && !lower.contains('\0')).then_some((lower, anchor))
     }
+}
+
+/// Matching of texts between stars: the prefix and the suffix in place, then each middle text
+/// at its leftmost place after the one before (taking the leftmost never loses a match, as a
+/// star takes any text), searched for rather than tried at every position. Bytes are
+/// compared: a UTF-8 text found in a UTF-8 text starts and ends at characters.
+fn stars_match(parts: &[Box<str>], text: &str) -> bool {
+    let (Some((first, rest)), bytes) = (parts.split_first(), text.as_bytes()) else {
+        return true;
+    };
+    let (last, middle) = match rest.split_last() {
+        Some((last, middle)) => (last.as_bytes(), middle),
+        None => return text == &**first,
+    };
+    if bytes.len() < first.len() + last.len()
+        || !bytes.starts_with(first.as_bytes())
+        || !bytes.ends_with(last)
+    {
+        return false;
+    }
+    let mut hay = &bytes[first.len()..bytes.len() - last.len()];
+    for part in middle {
+        match memchr::memmem::find(hay, part.as_bytes()) {
+            Some(at) => hay = &hay[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 /// Wildcard matching with one backtracking point per `*`: linear for the patterns rules hold,
@@ -401,6 +455,10 @@ mod tests {
     fn patterns_take_their_fast_form_and_match() {
         assert!(matches!(pattern("*\\cmd.exe", false), Pattern::Suffix(_)));
         assert!(matches!(pattern("a*b?c", false), Pattern::Glob(_)));
+        assert!(matches!(
+            pattern("*ipconfig*|*find*", false),
+            Pattern::Stars(_)
+        ));
         assert!(pattern("*\\CMD.exe", false).is_match("c:\\windows\\cmd.exe"));
         assert!(pattern("a*b?c", false).is_match("axxbyc"));
         assert!(!pattern("a*b?c", false).is_match("axxbc"));
@@ -409,6 +467,59 @@ mod tests {
         assert!(!pattern("lit\\*star", false).is_match("litXstar"));
         assert!(pattern("Straße", false).is_match("straße"));
         assert!(!pattern("ABC", true).is_match("abc"));
+    }
+
+    #[test]
+    fn texts_between_stars_match_as_the_glob_does() {
+        let patterns = [
+            "ab*ba",
+            "*a*a*",
+            "*net*|*find*",
+            "x*y*z",
+            "*é*ß",
+            "a*b*c*d",
+            "*ab*ab*",
+            "a*a",
+        ];
+        let texts = [
+            "",
+            "a",
+            "aba",
+            "abba",
+            "abxba",
+            "banana",
+            "net|find",
+            "netstat | findstr",
+            "xyz",
+            "xzy",
+            "xayaz",
+            "éaß",
+            "ß",
+            "abcd",
+            "aabbccdd",
+            "abab",
+            "ababab",
+            "xab",
+        ];
+        for raw in patterns {
+            let Pattern::Stars(parts) = pattern(raw, false) else {
+                panic!("{raw} is not a star pattern");
+            };
+            let mut tokens: Vec<Token> = Vec::new();
+            for (i, part) in parts.iter().enumerate() {
+                if i > 0 {
+                    tokens.push(Token::AnyString);
+                }
+                tokens.extend(part.chars().map(Token::Char));
+            }
+            for text in texts {
+                assert_eq!(
+                    stars_match(&parts, text),
+                    glob_match(&tokens, text),
+                    "{raw} on {text}"
+                );
+            }
+        }
     }
 
     #[test]

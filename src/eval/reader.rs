@@ -171,24 +171,78 @@ fn read_evtx(path: &Path, on_event: &mut dyn FnMut(Event), summary: &mut ReadSum
     }
 }
 
+/// Line numbers of a stream, counted only up to where a position is asked for: the bytes are
+/// searched for newlines (a vectorised search), not looked at one by one.
+#[derive(Debug)]
+struct Lines {
+    /// The line of the next uncounted byte (1-based).
+    line: usize,
+    /// The offset in the stream of the last newline counted (-1: none yet).
+    last_newline: i64,
+    /// The offset in the stream up to which newlines are counted.
+    counted: u64,
+}
+
+impl Lines {
+    fn new() -> Self {
+        Lines {
+            line: 1,
+            last_newline: -1,
+            counted: 0,
+        }
+    }
+
+    /// Counts the newlines before stream offset `upto`; `buffer` holds the stream's bytes from
+    /// offset `base` on, and the bytes from `self.counted` on are in it.
+    fn advance(&mut self, buffer: &[u8], base: u64, upto: u64) {
+        if upto <= self.counted {
+            return;
+        }
+        let from = (self.counted - base) as usize;
+        let to = (upto - base) as usize;
+        let Some(bytes) = buffer.get(from..to) else {
+            return;
+        };
+        let newlines = memchr::memchr_iter(b'\n', bytes).count();
+        if newlines > 0 {
+            self.line += newlines;
+            if let Some(last) = memchr::memrchr(b'\n', bytes) {
+                self.last_newline = (base + (from + last) as u64) as i64;
+            }
+        }
+        self.counted = upto;
+    }
+
+    /// The line and column (1-based, in bytes) of the byte at stream offset `at`, once the
+    /// newlines before it are counted.
+    fn position(&self, at: u64) -> (usize, usize) {
+        (self.line, (at as i64 - self.last_newline).max(0) as usize)
+    }
+}
+
 /// Splits a byte stream into top-level JSON objects (tracking strings and escapes), parsing each
 /// on its own so one damaged object costs only itself. Commas and brackets between objects are
-/// skipped, so a JSON array of events reads like concatenated objects.
+/// skipped, so a JSON array of events reads like concatenated objects. An object that lies in
+/// one buffer of the reader is parsed where it is; one spanning buffers is gathered first. The
+/// only bytes looked at one by one are those between strings: a string's end is searched for.
 fn read_json(
     path: &Path,
     mut input: impl BufRead,
     on_event: &mut dyn FnMut(Event),
     summary: &mut ReadSummary,
 ) {
-    let problem = |line: usize, column: usize, message: String| ReadProblem {
+    let problem = |(line, column): (usize, usize), message: String| ReadProblem {
         file: path.to_path_buf(),
         position: format!("line {line}, column {column}"),
         message,
     };
+    // The part of an object read from earlier buffers.
     let mut object: Vec<u8> = Vec::new();
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    let (mut line, mut column) = (1usize, 0usize);
-    let (mut start_line, mut start_column) = (1usize, 1usize);
+    let mut lines = Lines::new();
+    // The stream offset of the current buffer's first byte.
+    let mut base = 0u64;
+    let mut start = (1usize, 1usize);
     let mut skip_line = false;
     loop {
         let buffer = match input.fill_buf() {
@@ -196,88 +250,115 @@ fn read_json(
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
+                // Where reading stopped: after the last byte read.
+                let column = (base as i64 - 1 - lines.last_newline).max(0) as usize;
+                let position = (lines.line, column);
                 summary
                     .problems
-                    .push(problem(line, column, format!("cannot read further: {e}")));
+                    .push(problem(position, format!("cannot read further: {e}")));
                 return;
             }
         };
         let length = buffer.len();
+        // Where the current object starts in this buffer (0 when it began in an earlier one).
         let mut run_start = 0;
-        for (i, &byte) in buffer.iter().enumerate() {
-            if byte == b'\n' {
-                line += 1;
-                column = 0;
-                skip_line = false;
-            } else {
-                column += 1;
-            }
+        let mut i = 0;
+        while i < length {
             if depth == 0 {
-                run_start = i;
-                if skip_line || matches!(byte, b' ' | b'\t' | b'\r' | b'\n' | b',' | b'[' | b']') {
+                if skip_line {
+                    match memchr::memchr(b'\n', &buffer[i..]) {
+                        Some(k) => {
+                            i += k + 1;
+                            skip_line = false;
+                        }
+                        None => i = length,
+                    }
                     continue;
                 }
+                let byte = buffer[i];
+                if matches!(byte, b' ' | b'\t' | b'\r' | b'\n' | b',' | b'[' | b']') {
+                    i += 1;
+                    continue;
+                }
+                let at = base + i as u64;
+                lines.advance(buffer, base, at);
                 if byte == b'{' {
                     depth = 1;
-                    start_line = line;
-                    start_column = column;
+                    run_start = i;
+                    start = lines.position(at);
+                    i += 1;
                     continue;
                 }
-                if i == 0 && line == 1 && column == 1 && byte == 0xEF {
+                if at == 0 && byte == 0xEF {
+                    i += 1;
                     continue; // a UTF-8 byte-order mark
                 }
                 summary.problems.push(problem(
-                    line,
-                    column,
+                    lines.position(at),
                     format!(
                         "unexpected `{}` between events; skipped to the next line",
                         char::from(byte).escape_default()
                     ),
                 ));
                 skip_line = true;
+                i += 1;
                 continue;
             }
             if in_string {
                 if escaped {
                     escaped = false;
-                } else if byte == b'\\' {
-                    escaped = true;
-                } else if byte == b'"' {
-                    in_string = false;
+                    i += 1;
+                    continue;
+                }
+                match memchr::memchr2(b'"', b'\\', &buffer[i..]) {
+                    Some(k) => {
+                        if buffer[i + k] == b'\\' {
+                            escaped = true;
+                        } else {
+                            in_string = false;
+                        }
+                        i += k + 1;
+                    }
+                    None => i = length,
                 }
                 continue;
             }
-            match byte {
+            match buffer[i] {
                 b'"' => in_string = true,
                 b'{' | b'[' => depth += 1,
                 b'}' | b']' => {
                     depth -= 1;
                     if depth == 0 {
-                        object.extend_from_slice(&buffer[run_start..=i]);
-                        deliver(&object, start_line, start_column, path, on_event, summary);
-                        object.clear();
+                        if object.is_empty() {
+                            deliver(&buffer[run_start..=i], start, path, on_event, summary);
+                        } else {
+                            object.extend_from_slice(&buffer[run_start..=i]);
+                            deliver(&object, start, path, on_event, summary);
+                            object.clear();
+                        }
                     }
                 }
                 _ => {}
             }
+            i += 1;
         }
+        lines.advance(buffer, base, base + length as u64);
         if depth > 0 {
             object.extend_from_slice(&buffer[run_start..]);
             if object.len() > MAX_EVENT_BYTES {
                 summary.problems.push(problem(
-                    start_line,
-                    start_column,
+                    start,
                     format!("the object starting here is larger than {} MiB; the rest of the file is skipped", MAX_EVENT_BYTES >> 20),
                 ));
                 return;
             }
         }
         input.consume(length);
+        base += length as u64;
     }
     if depth > 0 {
         summary.problems.push(problem(
-            start_line,
-            start_column,
+            start,
             "truncated: the object starting here is not closed at the end of the file".to_string(),
         ));
     }
@@ -285,8 +366,7 @@ fn read_json(
 
 fn deliver(
     bytes: &[u8],
-    start_line: usize,
-    start_column: usize,
+    (start_line, start_column): (usize, usize),
     path: &Path,
     on_event: &mut dyn FnMut(Event),
     summary: &mut ReadSummary,
@@ -356,6 +436,29 @@ mod tests {
         assert!(summary.problems.is_empty());
         let (events, _) = read("[{\"a\":1},\n{\"a\":2}]");
         assert_eq!(events.len(), 2);
+    }
+
+    #[test]
+    fn objects_across_buffer_ends_read_as_in_one_buffer() {
+        let text = "{\"a\": \"x\\\"}{\\\\\"}\n[{\"b\": [1, {\"c\": \"]\"}]},\n {\"d\": 2}]\r\nxyz\n{\"e\": tru}\n{\"f\":\n 3}\n{\"g\":";
+        let whole = read(text);
+        assert_eq!(whole.0.len(), 4);
+        assert_eq!(whole.1.problems.len(), 3);
+        for capacity in 1..=12 {
+            let mut events = Vec::new();
+            let mut summary = ReadSummary::default();
+            read_json(
+                Path::new("x.json"),
+                BufReader::with_capacity(capacity, text.as_bytes()),
+                &mut |e| events.push(e),
+                &mut summary,
+            );
+            assert_eq!(
+                (&events, &summary),
+                (&whole.0, &whole.1),
+                "buffers of {capacity}"
+            );
+        }
     }
 
     #[test]
