@@ -171,6 +171,10 @@ pub fn stub(mut file: RuleFile) -> RuleFile {
         return file;
     }
     file.source = Arc::from("");
+    // A vector grown by pushes keeps room for more: a stub is held for the whole build, and
+    // that room was most of its size.
+    file.documents.shrink_to_fit();
+    file.diagnostics.shrink_to_fit();
     for document in &mut file.documents {
         if let SigmaKind::Rule(rule) = &mut document.kind {
             let meta = std::mem::take(&mut rule.meta);

@@ -111,9 +111,10 @@ pub fn build_keeping(
     let shared = model::Shared::default();
     let (loaded, parsed) = measure("load and parse", || {
         crate::load::load_compact(&options.inputs, &options.parse, compact_above, |file| {
+            // Boxed: the load moves its results from vector to vector, and an entry is large.
             model::entry(0, file, page_path(&file.relative), enricher).map(|mut entry| {
                 model::compact(&mut entry, &shared);
-                entry
+                Box::new(entry)
             })
         })
     });
@@ -239,7 +240,7 @@ pub fn build_from(
 /// [`build_from`] for a rule set loaded compactly, `extracted` holding each file's compact
 /// entry (see the module's documentation). The same files, byte for byte.
 fn build_compact(
-    compact: Compact<Option<RuleEntry>>,
+    compact: Compact<Option<Box<RuleEntry>>>,
     shared: &model::Shared,
     options: &BuildOptions,
     templates: &Templates,
@@ -265,7 +266,7 @@ fn build_compact(
     let mut entries: Vec<RuleEntry> = planned
         .into_iter()
         .filter_map(|(index, page)| {
-            let mut entry = extracted.get_mut(index)?.take()?;
+            let mut entry = *extracted.get_mut(index)?.take()?;
             entry.file = index;
             entry.page = page;
             Some(entry)

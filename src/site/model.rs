@@ -255,6 +255,14 @@ pub fn compact(entry: &mut RuleEntry, shared: &Shared) {
             fields.entry(d.id.clone()).or_insert(list);
         }
     }
+    // Vectors grown by pushes keep room for more, which was much of a held entry's size.
+    enrichment.tactics.shrink_to_fit();
+    enrichment.techniques.shrink_to_fit();
+    enrichment.data_needed.shrink_to_fit();
+    enrichment.triggers.shrink_to_fit();
+    entry.logsources.shrink_to_fit();
+    entry.tags.shrink_to_fit();
+    entry.authors.shrink_to_fit();
 }
 
 /// What compact entries leave out because every entry that has it has the same (see
