@@ -20,7 +20,9 @@ use super::render::{Buffers, Pages, Site, href};
 pub struct IndexPages<'a> {
     pages: &'a Pages<'a>,
     site: Site<'a>,
-    rows: Rows,
+    /// Made when the first index page needs them, so that the site pages, rendered before
+    /// the index pages, do not hold them too.
+    rows: std::sync::OnceLock<Rows>,
 }
 
 /// Every entry's row of an index page's rules table, as seen from pages at `root`, and the
@@ -76,8 +78,7 @@ impl<'a> IndexPages<'a> {
         IndexPages {
             pages,
             site,
-            // Every index page is one folder below the root (`tags/x`, `tactics/index`).
-            rows: Rows::new(site, "../"),
+            rows: std::sync::OnceLock::new(),
         }
     }
 
@@ -88,9 +89,11 @@ impl<'a> IndexPages<'a> {
             .copied()
             .filter(|&i| i < self.site.entries.len())
             .collect();
-        if root == self.rows.root {
-            list.sort_by_key(|&i| self.rows.rank[i]);
-            return list.iter().map(|&i| self.rows.values[i].clone()).collect();
+        // Every index page is one folder below the root (`tags/x`, `tactics/index`).
+        let shared = self.rows.get_or_init(|| Rows::new(self.site, "../"));
+        if root == shared.root {
+            list.sort_by_key(|&i| shared.rank[i]);
+            return list.iter().map(|&i| shared.values[i].clone()).collect();
         }
         let mut rows: Vec<RuleRow> = list
             .iter()
