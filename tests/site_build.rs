@@ -667,3 +667,38 @@ fn navigator_layer_validates_against_format_4_5() {
     let bad = serde_json::json!({"name": 1, "domain": "x", "versions": {"layer": "4.4"}, "techniques": [{"techniqueID": "T12"}]});
     assert!(validate_layer(&bad).len() >= 4);
 }
+
+/// A build held compactly (stubs of the parsed rules, compact entries, the rule pages in
+/// chunks, re-read from disk) writes the very bytes of a build that holds every rule whole:
+/// here with correlations, filters, failed files and duplicate ids, every target and the
+/// ATT&CK, trigger and Data Needed catalogs, in chunks of three pages.
+#[test]
+fn a_compact_build_writes_the_same_site() {
+    let mut inputs = inputs();
+    inputs.push(crate_root().join("rules"));
+    inputs.push(crate_root().join("tests/fixtures/invalid"));
+    let templates = Templates::load(None).expect("templates");
+    let catalog = TestCatalog::new();
+    let run = |compact_above: usize| {
+        let mut options = options(inputs.clone(), "/", Some("https://example.org/"));
+        options.targets = site::QueryTarget::every();
+        options.compact_above = compact_above;
+        options.chunk = 3;
+        site::build(&options, &templates, &catalog, Output::memory()).expect("build")
+    };
+    let whole = run(usize::MAX);
+    let compact = run(0);
+    assert!(whole.rule_pages > 10, "{} rule pages", whole.rule_pages);
+    assert_eq!(whole.diagnostics, compact.diagnostics);
+    assert_eq!(whole.files_written, compact.files_written);
+    assert_eq!(
+        whole.files.keys().collect::<Vec<_>>(),
+        compact.files.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &whole.files {
+        assert!(
+            compact.files.get(path) == Some(bytes),
+            "{path} differs between a whole and a compact build"
+        );
+    }
+}

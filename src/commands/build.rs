@@ -36,21 +36,9 @@ pub fn run(args: &BuildArgs, global: &GlobalOptions, color: bool) -> Result<Exit
     let templates = Templates::load(templates_dir.as_deref())?;
     let enricher = catalogs.enricher();
     let output = Output::disk(&destination)?;
-    let (loaded, parsed) = site::build::measure("load and parse", || {
-        sigwiki::load::load(&options.inputs, &options.parse)
-    });
-    let loaded = loaded?;
-    let mut report = site::build_from(
-        &loaded.rules,
-        loaded.skipped,
-        &options,
-        &templates,
-        &enricher,
-        output,
-    )?;
-    report.timings.insert(0, parsed);
+    let (report, rules) = site::build::build_keeping(&options, &templates, &enricher, output)?;
     // The process ends soon: freeing every parsed rule one by one would only cost time.
-    std::mem::forget(loaded.rules);
+    std::mem::forget(rules);
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
     for d in &report.diagnostics {
@@ -64,7 +52,7 @@ pub fn run(args: &BuildArgs, global: &GlobalOptions, color: bool) -> Result<Exit
         }
     }
     if global.verbose > 0 {
-        for path in &loaded.not_rules {
+        for path in &report.not_rules {
             writeln!(
                 err,
                 "skipped {}: not a Sigma document (no detection, correlation or filter)",

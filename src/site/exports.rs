@@ -314,11 +314,9 @@ struct JsonRule<'a> {
     data_needed: Vec<&'a str>,
 }
 
-/// `rules.json`: every rule's metadata, sorted by page, for search and other tools.
-pub fn rules_json(entries: &[RuleEntry]) -> String {
-    let mut rules: Vec<JsonRule<'_>> = entries
-        .iter()
-        .map(|e| JsonRule {
+impl<'a> JsonRule<'a> {
+    fn new(e: &'a RuleEntry) -> JsonRule<'a> {
+        JsonRule {
             entry: e,
             html: format!("{}.html", e.page),
             markdown: format!("{}.md", e.page),
@@ -336,12 +334,55 @@ pub fn rules_json(entries: &[RuleEntry]) -> String {
                 .iter()
                 .map(|d| d.id.as_str())
                 .collect(),
-        })
-        .collect();
-    rules.sort_by(|a, b| a.entry.page.cmp(&b.entry.page));
-    let mut out = serde_json::to_string(&rules).unwrap_or_else(|_| "[]".to_string());
-    out.push('\n');
-    out
+        }
+    }
+}
+
+/// `rules.json`: every rule's metadata, sorted by page, for search and other tools.
+pub fn rules_json(entries: &[RuleEntry]) -> String {
+    let mut sorted: Vec<&RuleEntry> = entries.iter().collect();
+    sorted.sort_by(|a, b| a.page.cmp(&b.page));
+    let mut out = Vec::new();
+    let mut json = RulesJson::new();
+    let written = sorted
+        .into_iter()
+        .try_for_each(|e| json.rule(&mut out, e))
+        .and_then(|()| json.finish(&mut out));
+    match (written, String::from_utf8(out)) {
+        (Ok(()), Ok(text)) => text,
+        _ => "[]\n".to_string(),
+    }
+}
+
+/// `rules.json` written rule by rule, in page order, so that a large site never holds it
+/// whole: the same bytes as the serialised list.
+#[derive(Debug, Default)]
+pub struct RulesJson {
+    written: usize,
+}
+
+impl RulesJson {
+    /// Nothing written yet.
+    pub fn new() -> RulesJson {
+        RulesJson::default()
+    }
+
+    /// Writes the element of `entry`, the next in page order.
+    pub fn rule(
+        &mut self,
+        out: &mut impl std::io::Write,
+        entry: &RuleEntry,
+    ) -> std::io::Result<()> {
+        out.write_all(if self.written == 0 { b"[" } else { b"," })?;
+        serde_json::to_writer(&mut *out, &JsonRule::new(entry))?;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Ends the list.
+    pub fn finish(self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        out.write_all(if self.written == 0 { b"[]\n" } else { b"]\n" })
+    }
 }
 
 #[derive(Serialize)]
@@ -417,11 +458,25 @@ pub const CSV_COLUMNS: &[&str] = &[
 /// `analytics.csv`: one row per rule × tactic × technique × Data Needed entry (an empty cell
 /// where a rule has none of one).
 pub fn analytics_csv(entries: &[RuleEntry]) -> String {
-    let mut out = String::with_capacity(entries.len() * 200);
-    out.push_str(&CSV_COLUMNS.join(","));
-    out.push('\n');
     let mut sorted: Vec<&RuleEntry> = entries.iter().collect();
     sorted.sort_by(|a, b| a.page.cmp(&b.page));
+    let mut out = Vec::with_capacity(entries.len() * 200);
+    match write_analytics_csv(sorted, &mut out).map(|()| String::from_utf8(out)) {
+        Ok(Ok(text)) => text,
+        _ => String::new(),
+    }
+}
+
+/// Writes `analytics.csv` (see [`analytics_csv`]) of `sorted`, the entries in page order, to
+/// `out` row by row, so that a large site never holds it whole.
+pub fn write_analytics_csv(
+    sorted: Vec<&RuleEntry>,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    let mut line = String::new();
+    line.push_str(&CSV_COLUMNS.join(","));
+    line.push('\n');
+    out.write_all(line.as_bytes())?;
     for e in sorted {
         let tactics: Vec<String> = if e.enrichment.tactics.is_empty() {
             vec![String::new()]
@@ -477,14 +532,16 @@ pub fn analytics_csv(entries: &[RuleEntry]) -> String {
                         e.level.unwrap_or_default().to_string(),
                         e.status.unwrap_or_default().to_string(),
                     ];
-                    let line: Vec<String> = cells.iter().map(|c| escape::csv_cell(c)).collect();
-                    out.push_str(&line.join(","));
-                    out.push('\n');
+                    let cells: Vec<String> = cells.iter().map(|c| escape::csv_cell(c)).collect();
+                    line.clear();
+                    line.push_str(&cells.join(","));
+                    line.push('\n');
+                    out.write_all(line.as_bytes())?;
                 }
             }
         }
     }
-    out
+    Ok(())
 }
 
 /// `sitemap.xml` of every HTML page, with absolute URLs under `site_url` (ending in `/`).

@@ -20,7 +20,9 @@ use super::render::{Buffers, Pages, Site, href};
 pub struct IndexPages<'a> {
     pages: &'a Pages<'a>,
     site: Site<'a>,
-    rows: Rows,
+    /// Made when the first index page needs them, so that the site pages, rendered before
+    /// the index pages, do not hold them too.
+    rows: std::sync::OnceLock<Rows>,
 }
 
 /// Every entry's row of an index page's rules table, as seen from pages at `root`, and the
@@ -76,8 +78,7 @@ impl<'a> IndexPages<'a> {
         IndexPages {
             pages,
             site,
-            // Every index page is one folder below the root (`tags/x`, `tactics/index`).
-            rows: Rows::new(site, "../"),
+            rows: std::sync::OnceLock::new(),
         }
     }
 
@@ -88,9 +89,11 @@ impl<'a> IndexPages<'a> {
             .copied()
             .filter(|&i| i < self.site.entries.len())
             .collect();
-        if root == self.rows.root {
-            list.sort_by_key(|&i| self.rows.rank[i]);
-            return list.iter().map(|&i| self.rows.values[i].clone()).collect();
+        // Every index page is one folder below the root (`tags/x`, `tactics/index`).
+        let shared = self.rows.get_or_init(|| Rows::new(self.site, "../"));
+        if root == shared.root {
+            list.sort_by_key(|&i| shared.rank[i]);
+            return list.iter().map(|&i| shared.values[i].clone()).collect();
         }
         let mut rows: Vec<RuleRow> = list
             .iter()
@@ -408,6 +411,16 @@ impl<'a> IndexPages<'a> {
     /// the error page, the 404 page, the redirects of renamed rules, the exports and the
     /// assets; returns the number of files written.
     pub fn site_pages(&self, failed: &[FailedFile]) -> Result<usize, SiteError> {
+        self.site_pages_with(failed, true)
+    }
+
+    /// [`IndexPages::site_pages`], with `rules.json` or without it (a build that writes it
+    /// rule by rule as it renders the rule pages, see `build`).
+    pub(crate) fn site_pages_with(
+        &self,
+        failed: &[FailedFile],
+        rules_json: bool,
+    ) -> Result<usize, SiteError> {
         let mut n = 0;
         // Home.
         let mut ctx = Context::new();
@@ -485,16 +498,26 @@ impl<'a> IndexPages<'a> {
                 .write_html(&path, &entry.title, "redirect.html", ctx)?;
             n += 1;
         }
-        // Exports.
-        self.pages.output.write(
-            "rules.json",
-            exports::rules_json(self.site.entries).as_bytes(),
-        )?;
-        self.pages.output.write(
-            "analytics.csv",
-            exports::analytics_csv(self.site.entries).as_bytes(),
-        )?;
-        n += 2;
+        // Exports, written as they are made: at a large rule set each is tens of megabytes.
+        if rules_json {
+            let mut sorted: Vec<&super::model::RuleEntry> = self.site.entries.iter().collect();
+            sorted.sort_by(|a, b| a.page.cmp(&b.page));
+            let mut out = self.pages.output.stream("rules.json")?;
+            let mut json = exports::RulesJson::new();
+            sorted
+                .into_iter()
+                .try_for_each(|e| json.rule(&mut out, e))
+                .and_then(|()| json.finish(&mut out))
+                .map_err(|e| out.error(e))?;
+            out.finish()?;
+            n += 1;
+        }
+        let mut sorted: Vec<&super::model::RuleEntry> = self.site.entries.iter().collect();
+        sorted.sort_by(|a, b| a.page.cmp(&b.page));
+        let mut out = self.pages.output.stream("analytics.csv")?;
+        exports::write_analytics_csv(sorted, &mut out).map_err(|e| out.error(e))?;
+        out.finish()?;
+        n += 1;
         if let Some(url) = &self.site.options.site_url {
             self.pages.output.write(
                 "sitemap.xml",

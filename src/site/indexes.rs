@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::enrichment::{self, DataNeeded, TechniqueRef, Trigger};
-use super::model::{LogSourceKey, PagePath, RuleEntry, Slugs};
+use super::model::{LogSourceKey, PagePath, RuleEntry, Shared, Slugs, lock};
 
 /// Which rules are under each tactic, technique, log source… and the page of each.
 #[derive(Debug, Default)]
@@ -49,6 +49,25 @@ pub struct PageMap {
 }
 
 impl Indexes {
+    /// Puts back what compact entries left in `shared` (see [`super::model::compact`]): the
+    /// tests of each trigger and the fields of each Data Needed entry the index pages show.
+    pub fn restore(&mut self, shared: &Shared) {
+        let tests = lock(&shared.tests);
+        for (_, _, triggers) in self.techniques.values_mut() {
+            for trigger in triggers {
+                if let Some(list) = tests.get(&(trigger.technique.clone(), trigger.url.clone())) {
+                    trigger.tests.clone_from(list);
+                }
+            }
+        }
+        let fields = lock(&shared.fields);
+        for (entry, _) in self.data_needed.values_mut() {
+            if let Some(list) = fields.get(&entry.id) {
+                entry.fields.clone_from(list);
+            }
+        }
+    }
+
     /// Groups the entries.
     pub fn new(entries: &[RuleEntry]) -> Indexes {
         let mut ix = Indexes::default();

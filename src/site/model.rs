@@ -218,6 +218,71 @@ pub fn entry(
     })
 }
 
+/// Drops from `entry` what only its own page and its `rules.json` element show (the
+/// description, references, false positives, the author as written, the tags beyond ATT&CK,
+/// the tactics of each technique): what stays is what the index pages, the rules table, the
+/// coverage and the other exports read. The lists of tests of its triggers and of fields of
+/// its Data Needed entries, the same for every rule that has them, go to `shared`, once. A
+/// large build holds every entry like this and makes the whole entry again, from the whole
+/// file, when it renders the rule's page.
+pub fn compact(entry: &mut RuleEntry, shared: &Shared) {
+    entry.description = None;
+    entry.author = None;
+    entry.references = Vec::new();
+    entry.falsepositives = Vec::new();
+    let enrichment = &mut entry.enrichment;
+    enrichment.other_tags = Vec::new();
+    for tactic in &mut enrichment.tactics {
+        tactic.implied_by = Vec::new();
+        tactic.former_name = None;
+    }
+    for technique in &mut enrichment.techniques {
+        technique.tactics = Vec::new();
+    }
+    if !enrichment.triggers.is_empty() {
+        let mut tests = lock(&shared.tests);
+        for trigger in &mut enrichment.triggers {
+            let list = std::mem::take(&mut trigger.tests);
+            tests
+                .entry((trigger.technique.clone(), trigger.url.clone()))
+                .or_insert(list);
+        }
+    }
+    if !enrichment.data_needed.is_empty() {
+        let mut fields = lock(&shared.fields);
+        for d in &mut enrichment.data_needed {
+            let list = std::mem::take(&mut d.fields);
+            fields.entry(d.id.clone()).or_insert(list);
+        }
+    }
+    // Vectors grown by pushes keep room for more, which was much of a held entry's size.
+    enrichment.tactics.shrink_to_fit();
+    enrichment.techniques.shrink_to_fit();
+    enrichment.data_needed.shrink_to_fit();
+    enrichment.triggers.shrink_to_fit();
+    entry.logsources.shrink_to_fit();
+    entry.tags.shrink_to_fit();
+    entry.authors.shrink_to_fit();
+}
+
+/// What compact entries leave out because every entry that has it has the same (see
+/// [`compact`]), kept once for the index pages: they get it back with
+/// [`super::indexes::Indexes::restore`].
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// `(technique, url)` of a trigger → its tests.
+    pub(crate) tests: std::sync::Mutex<HashMap<(String, String), Vec<String>>>,
+    /// Data Needed id → its fields.
+    pub(crate) fields: std::sync::Mutex<HashMap<String, Vec<String>>>,
+}
+
+/// `mutex` locked; a poisoned lock still holds whole lists (they are inserted whole).
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn merge(into: &mut Enrichment, more: Enrichment) {
     for t in more.tactics {
         if !into.tactics.iter().any(|x| x.id == t.id) {

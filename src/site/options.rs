@@ -31,6 +31,12 @@ pub struct BuildOptions {
     pub mapping: Option<Arc<FieldMapping>>,
     /// Events files every rule page shows its matches in (`--events`).
     pub events: Vec<PathBuf>,
+    /// Above this many rule files the build holds the rule set compactly and renders the rule
+    /// pages in chunks (see [`super::build`]): the same site, in memory that grows little
+    /// with the rule set. Below it every file stays parsed, which is faster.
+    pub compact_above: usize,
+    /// The rule pages of a compact build are rendered this many at a time.
+    pub chunk: usize,
 }
 
 impl std::fmt::Debug for BuildOptions {
@@ -67,6 +73,8 @@ impl BuildOptions {
             live_reload: false,
             mapping: None,
             events: Vec::new(),
+            compact_above: 4096,
+            chunk: 1024,
         }
     }
 

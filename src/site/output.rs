@@ -169,6 +169,30 @@ impl Output {
         }
     }
 
+    /// Opens `path` to be written in pieces, for a file too large to be held whole (the
+    /// exports of a large rule set): on disk the pieces go straight to the file, through a
+    /// buffer; in memory they are gathered and stored by [`Stream::finish`].
+    pub fn stream(&self, path: &str) -> Result<Stream<'_>, SiteError> {
+        // An empty file first: the same checks and folders as any other file.
+        self.write(path, b"")?;
+        let sink = match &self.target {
+            Target::Disk { staging, .. } => {
+                let full = staging.join(path);
+                let file = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&full)
+                    .map_err(|source| SiteError::Output { path: full, source })?;
+                Sink::Disk(std::io::BufWriter::with_capacity(1 << 16, file))
+            }
+            Target::Memory(_) => Sink::Memory(Vec::new()),
+        };
+        Ok(Stream {
+            output: self,
+            path: path.to_string(),
+            sink,
+        })
+    }
+
     /// Finishes a disk build: the staging folder replaces the destination. Returns the files
     /// written to memory for a memory build (empty for disk).
     pub fn commit(mut self) -> Result<BTreeMap<String, Vec<u8>>, SiteError> {
@@ -213,6 +237,72 @@ impl Output {
                 Ok(files)
             }
         }
+    }
+}
+
+/// A file of the output being written in pieces (see [`Output::stream`]). It is an
+/// [`std::io::Write`]; [`Stream::finish`] ends it and reports a failed write with its path.
+pub struct Stream<'a> {
+    output: &'a Output,
+    path: String,
+    sink: Sink,
+}
+
+enum Sink {
+    Disk(std::io::BufWriter<std::fs::File>),
+    Memory(Vec<u8>),
+}
+
+impl Stream<'_> {
+    /// Writes the last buffered pieces (on disk) or stores the file (in memory).
+    pub fn finish(self) -> Result<(), SiteError> {
+        match self.sink {
+            Sink::Disk(mut file) => {
+                use std::io::Write as _;
+                file.flush()
+                    .map_err(|source| self.output.error(&self.path, source))
+            }
+            Sink::Memory(bytes) => self.output.write(&self.path, &bytes),
+        }
+    }
+
+    /// The error of a failed write to this file.
+    pub fn error(&self, source: std::io::Error) -> SiteError {
+        self.output.error(&self.path, source)
+    }
+}
+
+impl std::io::Write for Stream<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.sink {
+            Sink::Disk(file) => file.write(buf),
+            Sink::Memory(bytes) => bytes.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match &mut self.sink {
+            Sink::Disk(file) => file.write_all(buf),
+            Sink::Memory(bytes) => bytes.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.sink {
+            Sink::Disk(file) => file.flush(),
+            Sink::Memory(_) => Ok(()),
+        }
+    }
+}
+
+impl Output {
+    /// The error of a failed write to `path` (site-relative).
+    fn error(&self, path: &str, source: std::io::Error) -> SiteError {
+        let path = match &self.target {
+            Target::Disk { staging, .. } => staging.join(path),
+            Target::Memory(_) => PathBuf::from(path),
+        };
+        SiteError::Output { path, source }
     }
 }
 
