@@ -215,10 +215,7 @@ impl Event {
         mut deserializer: serde_json::Deserializer<R>,
         bytes: &[u8],
     ) -> Result<Event, serde_json::Error> {
-        let mut builder = Builder::default();
-        // Room for as many fields as the last event had: events of a file are alike.
-        let fields = NAMES.with(|names| names.borrow().last_count);
-        builder.event.fields.reserve(fields);
+        let mut builder = Builder::for_next_event();
         let streamed = serde::de::DeserializeSeed::deserialize(
             Root {
                 builder: &mut builder,
@@ -227,25 +224,27 @@ impl Event {
         )
         .and_then(|()| deserializer.end());
         match streamed {
-            Ok(()) => {}
+            Ok(()) => Ok(builder.finish()),
             Err(e) if builder.needs_tree => {
                 drop(e);
-                return serde_json::from_slice::<Json>(bytes).map(|v| Event::from_json(&v));
+                serde_json::from_slice::<Json>(bytes).map(|v| Event::from_json(&v))
             }
-            Err(e) => return Err(e),
+            Err(e) => Err(e),
         }
-        let mut event = Event::default();
-        if let Some(windows) = &builder.windows {
-            event.add_windows(windows);
+    }
+
+    /// The event of the JSON object at the start of `bytes` and the length of that object,
+    /// as [`Event::from_json_slice`] reads it, when the object is whole in `bytes` and reads
+    /// without an error as one of the common shapes; `None` otherwise (the caller then finds
+    /// the object's end itself and reads it with [`Event::from_json_slice`], which reports
+    /// errors and reads the other shapes). Reading an object where it lies, without finding
+    /// its end first, reads each byte of it once.
+    pub fn from_json_prefix(bytes: &[u8]) -> Option<(Event, usize)> {
+        let mut events = serde_json::Deserializer::from_slice(bytes).into_iter::<Prefixed>();
+        match events.next() {
+            Some(Ok(Prefixed(Some(event)))) => Some((event, events.byte_offset())),
+            _ => None,
         }
-        if event.fields.is_empty() {
-            event.fields = builder.event.fields;
-        } else {
-            event.fields.append(&mut builder.event.fields);
-        }
-        event.timestamp = event.find_timestamp();
-        NAMES.with(|names| names.borrow_mut().last_count = event.fields.len());
-        Ok(event)
     }
 
     fn add_windows(&mut self, windows: &Json) {
@@ -481,6 +480,54 @@ struct Builder {
     key: String,
 }
 
+impl Builder {
+    /// A builder with room for as many fields as the last event of this thread had: events
+    /// of a file are alike.
+    fn for_next_event() -> Builder {
+        let mut builder = Builder::default();
+        let fields = NAMES.with(|names| names.borrow().last_count);
+        builder.event.fields.reserve(fields);
+        builder
+    }
+
+    /// The event of a document streamed whole.
+    fn finish(mut self) -> Event {
+        let mut event = Event::default();
+        if let Some(windows) = &self.windows {
+            event.add_windows(windows);
+        }
+        if event.fields.is_empty() {
+            event.fields = self.event.fields;
+        } else {
+            event.fields.append(&mut self.event.fields);
+        }
+        event.timestamp = event.find_timestamp();
+        NAMES.with(|names| names.borrow_mut().last_count = event.fields.len());
+        event
+    }
+}
+
+/// An event streamed from the start of a longer text ([`Event::from_json_prefix`]); `None`
+/// for a Winlogbeat document, which is read from a tree.
+struct Prefixed(Option<Event>);
+
+impl<'de> serde::Deserialize<'de> for Prefixed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut builder = Builder::for_next_event();
+        let streamed = serde::de::DeserializeSeed::deserialize(
+            Root {
+                builder: &mut builder,
+            },
+            deserializer,
+        );
+        match streamed {
+            Ok(()) => Ok(Prefixed(Some(builder.finish()))),
+            Err(_) if builder.needs_tree => Ok(Prefixed(None)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// The most names a thread keeps for sharing (events naming ever new fields, as a file of
 /// random keys would, start the table over rather than grow it).
 const NAMES_KEPT: usize = 4096;
@@ -711,6 +758,31 @@ impl<'de> serde::de::Visitor<'de> for Flat<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_object_read_in_place_is_the_object_read_alone() {
+        let text = "{\"Image\": \"C:\\\\X.exe\", \"n\": [1, {\"k\": true}]}\n{\"b\": 2}";
+        let first = text.find('\n').unwrap();
+        let (event, length) = Event::from_json_prefix(text.as_bytes()).unwrap();
+        assert_eq!(length, first);
+        assert_eq!(
+            event,
+            Event::from_json_slice(&text.as_bytes()[..first]).unwrap()
+        );
+        // Cut short, damaged, or a Winlogbeat document (read from a tree): left to the caller.
+        assert!(Event::from_json_prefix(&text.as_bytes()[..first - 1]).is_none());
+        assert!(Event::from_json_prefix(b"{\"a\": tru}").is_none());
+        assert!(Event::from_json_prefix(b"[1]").is_none());
+        let winlogbeat =
+            br#"{"winlog": {"channel": "Security", "event_id": 4688}, "event": {"code": 4688}}"#;
+        assert!(Event::from_json_prefix(winlogbeat).is_none());
+        assert!(
+            !Event::from_json_slice(winlogbeat)
+                .unwrap()
+                .fields
+                .is_empty()
+        );
+    }
 
     #[test]
     fn windows_events_get_short_names_and_paths() {

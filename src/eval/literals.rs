@@ -25,9 +25,13 @@ pub struct LiteralSet {
     spans: Vec<(u32, u32)>,
     /// The literals, filed under 3-byte grams.
     three: GramTable,
-    /// For a few literals, a vectorised search for where one starts (then every literal is
-    /// compared there), used instead of the grams.
+    /// For a few literals, a vectorised search for where one starts, used instead of the
+    /// grams.
     packed: Option<aho_corasick::packed::Searcher>,
+    /// Per pattern of `packed`: the literals that can start where it is found, it and those
+    /// it is a prefix of or that are a prefix of it (the search reports one pattern per
+    /// start, and any other literal starting there shares a prefix with it).
+    same_start: Vec<Box<[u32]>>,
 }
 
 /// Literals filed under grams of one width.
@@ -182,18 +186,36 @@ impl LiteralSet {
         let findable = three.len();
         if findable > 0 && findable <= PACKED_LITERALS {
             let mut builder = aho_corasick::packed::Config::new().builder();
-            for &(start, length) in &set.spans {
-                let bytes = &set.bytes[start as usize..(start + length) as usize];
-                if bytes.len() >= 3 && !bytes.contains(&0) {
-                    builder.add(bytes);
-                }
+            let patterns: Vec<u32> = three.iter().map(|&(_, id, _)| id).collect();
+            for &id in &patterns {
+                builder.add(set.literal(id));
             }
             set.packed = builder.build();
+            set.same_start = patterns
+                .iter()
+                .map(|&id| {
+                    let this = set.literal(id);
+                    patterns
+                        .iter()
+                        .copied()
+                        .filter(|&other| {
+                            let other = set.literal(other);
+                            this.starts_with(other) || other.starts_with(this)
+                        })
+                        .collect()
+                })
+                .collect();
         }
         if set.packed.is_none() {
             set.three = GramTable::build(&three);
         }
         set
+    }
+
+    /// The bytes of literal `id`.
+    fn literal(&self, id: u32) -> &[u8] {
+        let (start, length) = self.spans[id as usize];
+        &self.bytes[start as usize..(start + length) as usize]
     }
 
     /// Whether no literal can be found.
@@ -214,14 +236,11 @@ impl LiteralSet {
                     break;
                 };
                 let start = m.start();
-                for (literal, &(at, length)) in self.spans.iter().enumerate() {
-                    let bytes = &self.bytes[at as usize..(at + length) as usize];
-                    if bytes.len() >= 3 && !bytes.contains(&0) && text[start..].starts_with(bytes) {
-                        found(
-                            u32::try_from(literal).unwrap_or(u32::MAX),
-                            start,
-                            start + bytes.len(),
-                        );
+                let related = self.same_start.get(m.pattern().as_usize());
+                for &literal in related.map_or(&[][..], |r| &r[..]) {
+                    let bytes = self.literal(literal);
+                    if text[start..].starts_with(bytes) {
+                        found(literal, start, start + bytes.len());
                     }
                 }
                 from = start + 1;
@@ -251,10 +270,14 @@ impl LiteralSet {
             let Some(start) = at.checked_sub(offset as usize) else {
                 continue;
             };
-            let (from, length) = self.spans[literal as usize];
-            let end = start + length as usize;
-            let bytes = &self.bytes[from as usize..from as usize + length as usize];
-            if text.get(start..end) == Some(bytes) {
+            let bytes = self.literal(literal);
+            let end = start + bytes.len();
+            let Some(there) = text.get(start..end) else {
+                continue;
+            };
+            // The first and last bytes first: most literals filed under a gram differ from the
+            // text there, and comparing two bytes is cheaper than a call to compare them all.
+            if there.last() == bytes.last() && there.first() == bytes.first() && there == bytes {
                 found(literal, start, end);
             }
         }

@@ -223,8 +223,10 @@ impl Lines {
 /// Splits a byte stream into top-level JSON objects (tracking strings and escapes), parsing each
 /// on its own so one damaged object costs only itself. Commas and brackets between objects are
 /// skipped, so a JSON array of events reads like concatenated objects. An object that lies in
-/// one buffer of the reader is parsed where it is; one spanning buffers is gathered first. The
-/// only bytes looked at one by one are those between strings: a string's end is searched for.
+/// one buffer of the reader and reads without an error is read where it is, in one pass; the
+/// others are split off first (one spanning buffers is gathered), then read, and only then is
+/// an error reported, at its place. The only bytes the splitter looks at one by one are those
+/// between strings: a string's end is searched for.
 fn read_json(
     path: &Path,
     mut input: impl BufRead,
@@ -281,14 +283,23 @@ fn read_json(
                     continue;
                 }
                 let at = base + i as u64;
-                lines.advance(buffer, base, at);
                 if byte == b'{' {
+                    // Most objects lie whole in the buffer and read without an error: read
+                    // where they are. The others are found byte by byte below, then read.
+                    if let Some((event, length)) = Event::from_json_prefix(&buffer[i..]) {
+                        summary.count += 1;
+                        on_event(event);
+                        i += length;
+                        continue;
+                    }
+                    lines.advance(buffer, base, at);
                     depth = 1;
                     run_start = i;
                     start = lines.position(at);
                     i += 1;
                     continue;
                 }
+                lines.advance(buffer, base, at);
                 if at == 0 && byte == 0xEF {
                     i += 1;
                     continue; // a UTF-8 byte-order mark
