@@ -233,14 +233,14 @@ impl Event {
         }
     }
 
-    /// The event of the JSON object at the start of `bytes` and the length of that object,
-    /// as [`Event::from_json_slice`] reads it, when the object is whole in `bytes` and reads
+    /// The event of the JSON object at the start of `text` and the length of that object,
+    /// as [`Event::from_json_slice`] reads it, when the object is whole in `text` and reads
     /// without an error as one of the common shapes; `None` otherwise (the caller then finds
     /// the object's end itself and reads it with [`Event::from_json_slice`], which reports
     /// errors and reads the other shapes). Reading an object where it lies, without finding
     /// its end first, reads each byte of it once.
-    pub fn from_json_prefix(bytes: &[u8]) -> Option<(Event, usize)> {
-        let mut events = serde_json::Deserializer::from_slice(bytes).into_iter::<Prefixed>();
+    pub fn from_json_prefix(text: &str) -> Option<(Event, usize)> {
+        let mut events = serde_json::Deserializer::from_str(text).into_iter::<Prefixed>();
         match events.next() {
             Some(Ok(Prefixed(Some(event)))) => Some((event, events.byte_offset())),
             _ => None,
@@ -763,16 +763,16 @@ mod tests {
     fn an_object_read_in_place_is_the_object_read_alone() {
         let text = "{\"Image\": \"C:\\\\X.exe\", \"n\": [1, {\"k\": true}]}\n{\"b\": 2}";
         let first = text.find('\n').unwrap();
-        let (event, length) = Event::from_json_prefix(text.as_bytes()).unwrap();
+        let (event, length) = Event::from_json_prefix(text).unwrap();
         assert_eq!(length, first);
         assert_eq!(
             event,
             Event::from_json_slice(&text.as_bytes()[..first]).unwrap()
         );
         // Cut short, damaged, or a Winlogbeat document (read from a tree): left to the caller.
-        assert!(Event::from_json_prefix(&text.as_bytes()[..first - 1]).is_none());
-        assert!(Event::from_json_prefix(b"{\"a\": tru}").is_none());
-        assert!(Event::from_json_prefix(b"[1]").is_none());
+        assert!(Event::from_json_prefix(&text[..first - 1]).is_none());
+        assert!(Event::from_json_prefix("{\"a\": tru}").is_none());
+        assert!(Event::from_json_prefix("[1]").is_none());
         let winlogbeat =
             br#"{"winlog": {"channel": "Security", "event_id": 4688}, "event": {"code": 4688}}"#;
         assert!(Event::from_json_prefix(winlogbeat).is_none());

@@ -262,6 +262,12 @@ fn read_json(
             }
         };
         let length = buffer.len();
+        // The buffer as text up to its first byte that is not UTF-8 (or a character cut at its
+        // end), checked once: objects in it are read as text, without checking each string.
+        let text = match std::str::from_utf8(buffer) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&buffer[..e.valid_up_to()]).unwrap_or_default(),
+        };
         // Where the current object starts in this buffer (0 when it began in an earlier one).
         let mut run_start = 0;
         let mut i = 0;
@@ -286,10 +292,12 @@ fn read_json(
                 if byte == b'{' {
                     // Most objects lie whole in the buffer and read without an error: read
                     // where they are. The others are found byte by byte below, then read.
-                    if let Some((event, length)) = Event::from_json_prefix(&buffer[i..]) {
+                    // `i` is at a `{`, so at a character boundary of `text` when inside it.
+                    let rest = text.get(i..).unwrap_or_default();
+                    if let Some((event, object_length)) = Event::from_json_prefix(rest) {
                         summary.count += 1;
                         on_event(event);
-                        i += length;
+                        i += object_length;
                         continue;
                     }
                     lines.advance(buffer, base, at);
