@@ -774,10 +774,10 @@ mod tests {
         assert!(Event::from_json_prefix("{\"a\": tru}").is_none());
         assert!(Event::from_json_prefix("[1]").is_none());
         let winlogbeat =
-            br#"{"winlog": {"channel": "Security", "event_id": 4688}, "event": {"code": 4688}}"#;
+            r#"{"winlog": {"channel": "Security", "event_id": 4688}, "event": {"code": 4688}}"#;
         assert!(Event::from_json_prefix(winlogbeat).is_none());
         assert!(
-            !Event::from_json_slice(winlogbeat)
+            !Event::from_json_slice(winlogbeat.as_bytes())
                 .unwrap()
                 .fields
                 .is_empty()
