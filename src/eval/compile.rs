@@ -7,6 +7,7 @@
 //! (field-less values) match when any value of the event contains them.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::event::{Event, FieldValue, civil_parts, parse_timestamp};
 use super::hash::FastHash;
@@ -21,7 +22,13 @@ use crate::sigma::{Combine, ConditionExpr, Detection, FieldMatch, Quantifier, Se
 pub struct FieldTable {
     ids: HashMap<Box<str>, u32, FastHash>,
     names: Vec<Box<str>>,
+    /// Which table this is, as it is now: a new number whenever a name is added (0 while
+    /// empty), so that a [`Binding`] knows when what it remembers of a table still holds.
+    serial: u64,
 }
+
+/// The serials of tables that got a name.
+static TABLE_SERIALS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl FieldTable {
     /// The id of `name`, added if new.
@@ -33,6 +40,7 @@ impl FieldTable {
         let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
         self.ids.insert(key.into_boxed_str(), id);
         self.names.push(name.into());
+        self.serial = TABLE_SERIALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         id
     }
 
@@ -66,9 +74,12 @@ pub struct Binding {
     /// Per event field: its id (`u32::MAX` when no rule names it).
     ids: Vec<u32>,
     key: String,
-    /// Per field position, the id the field there had in the event bound before: events of
-    /// one source list the same fields in the same order, so the id is checked, not looked up.
-    recent: Vec<u32>,
+    /// Per field position, the name the field there had in the event bound before and its
+    /// id: events of one source list the same fields in the same order, and the reader shares
+    /// one name among the events naming it, so the name is compared by address, not looked up.
+    recent: Vec<Option<(Arc<str>, u32)>>,
+    /// The serial of the table `recent` holds ids of.
+    recent_table: u64,
 }
 
 impl Binding {
@@ -81,23 +92,27 @@ impl Binding {
             self.slots.resize(table.len(), (0, 0));
         }
         self.ids.clear();
+        if self.recent_table != table.serial {
+            self.recent.clear();
+            self.recent_table = table.serial;
+        }
         if self.recent.len() < event.fields.len() {
-            self.recent.resize(event.fields.len(), u32::MAX);
+            self.recent.resize(event.fields.len(), None);
         }
         let mut previous: Option<u32> = None;
         for (index, field) in event.fields.iter().enumerate() {
-            let recent = self.recent[index];
-            // The table maps a name to the id whose own name it equals ignoring ASCII case,
-            // whatever table the recent id came from.
-            let id = if recent != u32::MAX && table.name(recent).eq_ignore_ascii_case(&field.name) {
-                Some(recent)
-            } else {
-                self.key.clear();
-                self.key.push_str(&field.name);
-                self.key.make_ascii_lowercase();
-                let id = table.lookup_lower(&self.key);
-                self.recent[index] = id.unwrap_or(u32::MAX);
-                id
+            let id = match &self.recent[index] {
+                Some((name, id)) if Arc::ptr_eq(name, &field.name) => {
+                    (*id != u32::MAX).then_some(*id)
+                }
+                _ => {
+                    self.key.clear();
+                    self.key.push_str(&field.name);
+                    self.key.make_ascii_lowercase();
+                    let id = table.lookup_lower(&self.key);
+                    self.recent[index] = Some((Arc::clone(&field.name), id.unwrap_or(u32::MAX)));
+                    id
+                }
             };
             let Some(id) = id else {
                 self.ids.push(u32::MAX);
