@@ -47,8 +47,30 @@ struct GramTable {
     slot_shift: u32,
     /// Per slot of `grams`, its range in `entries`.
     ranges: Box<[(u32, u32)]>,
-    /// (literal, the offset of its gram in it), grouped by gram.
-    entries: Box<[(u32, u32)]>,
+    /// The literals filed, grouped by gram.
+    entries: Box<[Filed]>,
+}
+
+/// A literal filed under a gram: enough of it to reject most texts that hold the gram but not
+/// the literal without reading the literal itself (which lies elsewhere in memory).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Filed {
+    /// Its id.
+    literal: u32,
+    /// The offset of its gram in it.
+    offset: u32,
+    /// Its length.
+    length: u32,
+    /// Its last bytes (see [`tail`]).
+    tail: u32,
+}
+
+/// Up to the last four bytes of `bytes`, as a number.
+fn tail(bytes: &[u8]) -> u32 {
+    let n = bytes.len().min(4);
+    let mut word = [0u8; 4];
+    word[..n].copy_from_slice(&bytes[bytes.len() - n..]);
+    u32::from_le_bytes(word)
 }
 
 /// Multiplies a gram into a well-mixed hash (Knuth's multiplicative hashing).
@@ -57,13 +79,13 @@ fn mix(gram: u32) -> u64 {
 }
 
 impl GramTable {
-    fn build(filed: &[(u32, u32, u32)]) -> GramTable {
+    fn build(filed: &[(u32, Filed)]) -> GramTable {
         if filed.is_empty() {
             return GramTable::default();
         }
-        let mut by_gram: HashMap<u32, Vec<(u32, u32)>, FastHash> = HashMap::default();
-        for &(gram, literal, offset) in filed {
-            by_gram.entry(gram).or_default().push((literal, offset));
+        let mut by_gram: HashMap<u32, Vec<Filed>, FastHash> = HashMap::default();
+        for &(gram, literal) in filed {
+            by_gram.entry(gram).or_default().push(literal);
         }
         // About 16 bits per gram: few grams of a text that no literal is filed under set one.
         let bits = (by_gram.len() * 16)
@@ -77,7 +99,7 @@ impl GramTable {
         let mut grams = vec![0u32; slots];
         let mut ranges = vec![(0u32, 0u32); slots];
         let mut entries = Vec::with_capacity(filed.len());
-        let mut sorted: Vec<(u32, Vec<(u32, u32)>)> = by_gram.into_iter().collect();
+        let mut sorted: Vec<(u32, Vec<Filed>)> = by_gram.into_iter().collect();
         sorted.sort_unstable_by_key(|(gram, _)| *gram);
         for (gram, mut list) in sorted {
             let bit = mix(gram) >> shift;
@@ -115,8 +137,8 @@ impl GramTable {
             .is_some_and(|word| word & (1 << (bit % 64)) != 0)
     }
 
-    /// The literals filed under `gram`, with their gram's offset.
-    fn filed(&self, gram: u32) -> &[(u32, u32)] {
+    /// The literals filed under `gram`.
+    fn filed(&self, gram: u32) -> &[Filed] {
         let mask = self.grams.len() - 1;
         let mut slot = (mix(gram) >> self.slot_shift) as usize;
         loop {
@@ -156,7 +178,7 @@ impl LiteralSet {
     /// holding a NUL, is never found: the prefilter gives none.
     pub fn build<'a>(literals: impl IntoIterator<Item = &'a [u8]>) -> LiteralSet {
         let mut set = LiteralSet::default();
-        let mut three: Vec<(u32, u32, u32)> = Vec::new();
+        let mut three: Vec<(u32, Filed)> = Vec::new();
         let mut crowd: HashMap<u32, u32, FastHash> = HashMap::default();
         for (id, literal) in literals.into_iter().enumerate() {
             let id = u32::try_from(id).unwrap_or(u32::MAX);
@@ -180,13 +202,21 @@ impl LiteralSet {
                 .min();
             if let Some((_, offset, gram)) = best {
                 *crowd.entry(gram).or_default() += 1;
-                three.push((gram, id, u32::try_from(offset).unwrap_or(u32::MAX)));
+                three.push((
+                    gram,
+                    Filed {
+                        literal: id,
+                        offset: u32::try_from(offset).unwrap_or(u32::MAX),
+                        length: u32::try_from(literal.len()).unwrap_or(u32::MAX),
+                        tail: tail(literal),
+                    },
+                ));
             }
         }
         let findable = three.len();
         if findable > 0 && findable <= PACKED_LITERALS {
             let mut builder = aho_corasick::packed::Config::new().builder();
-            let patterns: Vec<u32> = three.iter().map(|&(_, id, _)| id).collect();
+            let patterns: Vec<u32> = three.iter().map(|(_, filed)| filed.literal).collect();
             for &id in &patterns {
                 builder.add(set.literal(id));
             }
@@ -266,19 +296,17 @@ impl LiteralSet {
         text: &[u8],
         found: &mut impl FnMut(u32, usize, usize),
     ) {
-        for &(literal, offset) in table.filed(gram) {
-            let Some(start) = at.checked_sub(offset as usize) else {
+        for filed in table.filed(gram) {
+            let Some(start) = at.checked_sub(filed.offset as usize) else {
                 continue;
             };
-            let bytes = self.literal(literal);
-            let end = start + bytes.len();
+            let end = start + filed.length as usize;
             let Some(there) = text.get(start..end) else {
                 continue;
             };
-            // The first and last bytes first: most literals filed under a gram differ from the
-            // text there, and comparing two bytes is cheaper than a call to compare them all.
-            if there.last() == bytes.last() && there.first() == bytes.first() && there == bytes {
-                found(literal, start, end);
+            // Most literals filed under a gram the text holds end otherwise there.
+            if tail(there) == filed.tail && there == self.literal(filed.literal) {
+                found(filed.literal, start, end);
             }
         }
     }
