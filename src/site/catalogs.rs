@@ -2,6 +2,8 @@
 //! Data Needed catalog and the Atomic Red Team triggers ([`crate::enrich`]), turned into the
 //! plain values the pages show.
 
+use std::sync::Arc;
+
 use crate::attack::{self, Catalog, ObjectKind, TechniqueInfo};
 use crate::enrich::{DataNeededCatalog, Triggers};
 use crate::sigma::{Diagnostic, Document, RuleFile, SigmaKind};
@@ -83,7 +85,7 @@ impl Enricher for Catalogs<'_> {
         let resolved = attack::resolve_tags(self.attack, &meta.tags);
         let mut out = Enrichment::default();
         for t in &resolved.tactics {
-            out.tactics.push(Tactic {
+            out.tactics.push(Arc::new(Tactic {
                 id: t.id.clone(),
                 name: t.name.clone(),
                 url: t.url.clone(),
@@ -91,7 +93,7 @@ impl Enricher for Catalogs<'_> {
                 tag: t.tags.first().map(|r| r.text.clone()).unwrap_or_default(),
                 former_name: t.former_name.clone(),
                 implied_by: t.implied_by.clone(),
-            });
+            }));
         }
         for t in &resolved.techniques {
             let technique = match &t.technique {
@@ -102,7 +104,7 @@ impl Enricher for Catalogs<'_> {
                     url: ObjectKind::Technique.url(&t.id),
                 },
             };
-            out.techniques.push(Technique {
+            out.techniques.push(Arc::new(Technique {
                 technique,
                 tag: t.tag.text.clone(),
                 revoked_by: match t.status {
@@ -115,7 +117,7 @@ impl Enricher for Catalogs<'_> {
                     .map(|info| info.tactics.clone())
                     .unwrap_or_default(),
                 unknown: t.status == attack::Status::Unknown,
-            });
+            }));
         }
         for object in resolved.objects() {
             let info = object.object.as_ref();
@@ -131,7 +133,7 @@ impl Enricher for Catalogs<'_> {
         }
         if let SigmaKind::Rule(rule) = &document.kind {
             for entry in self.data_needed.match_rule(rule) {
-                out.data_needed.push(DataNeeded {
+                out.data_needed.push(Arc::new(DataNeeded {
                     id: entry.id.clone(),
                     title: entry.title.clone(),
                     platform: entry.platform.clone(),
@@ -141,7 +143,7 @@ impl Enricher for Catalogs<'_> {
                     provider: entry.provider.clone(),
                     fields: entry.fields.clone(),
                     description: None,
-                });
+                }));
             }
             out.data_needed.sort_by(|a, b| a.id.cmp(&b.id));
         }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::sigma::{Diagnostic, Document, RuleFile};
 
 /// An ATT&CK tactic a rule is tagged with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Tactic {
     /// `TA0005`.
     pub id: String,
@@ -30,7 +30,7 @@ pub struct Tactic {
 }
 
 /// A reference to an ATT&CK technique or sub-technique.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct TechniqueRef {
     /// `T1218.011`.
     pub id: String,
@@ -41,7 +41,7 @@ pub struct TechniqueRef {
 }
 
 /// An ATT&CK technique a rule is tagged with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Technique {
     /// The technique as tagged.
     #[serde(flatten)]
@@ -66,7 +66,7 @@ impl Technique {
 }
 
 /// A Data Needed entry: a kind of log event a rule needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct DataNeeded {
     /// Slug id (`sysmon-3`), used for its page.
     pub id: String,
@@ -134,12 +134,13 @@ pub fn tag_namespace(tag: &str) -> &str {
 /// Everything known about one rule document.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Enrichment {
-    /// ATT&CK tactics, in tag order, without duplicates.
-    pub tactics: Vec<Tactic>,
+    /// ATT&CK tactics, in tag order, without duplicates. Shared (here and below), so that the
+    /// entries of a large rule set hold one copy of each (see [`super::model::compact`]).
+    pub tactics: Vec<std::sync::Arc<Tactic>>,
     /// ATT&CK techniques, in tag order, without duplicates.
-    pub techniques: Vec<Technique>,
+    pub techniques: Vec<std::sync::Arc<Technique>>,
     /// Data Needed entries, sorted by id.
-    pub data_needed: Vec<DataNeeded>,
+    pub data_needed: Vec<std::sync::Arc<DataNeeded>>,
     /// Triggers of the rule's techniques.
     pub triggers: Vec<Trigger>,
     /// The other tags.

@@ -504,7 +504,11 @@ pub fn write_analytics_csv(
             if e.enrichment.data_needed.is_empty() {
                 none.to_vec()
             } else {
-                e.enrichment.data_needed.iter().map(Some).collect()
+                e.enrichment
+                    .data_needed
+                    .iter()
+                    .map(|d| Some(&**d))
+                    .collect()
             };
         for tactic in &tactics {
             for technique in &techniques {

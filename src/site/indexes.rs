@@ -82,7 +82,7 @@ impl Indexes {
             for t in coverage {
                 ix.tactics
                     .entry(t.id.clone())
-                    .or_insert_with(|| (t.clone(), Vec::new()))
+                    .or_insert_with(|| (enrichment::Tactic::clone(t), Vec::new()))
                     .1
                     .push(i);
             }
@@ -124,7 +124,7 @@ impl Indexes {
             for d in &e.enrichment.data_needed {
                 ix.data_needed
                     .entry(d.id.clone())
-                    .or_insert_with(|| (d.clone(), Vec::new()))
+                    .or_insert_with(|| (DataNeeded::clone(d), Vec::new()))
                     .1
                     .push(i);
             }

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -222,9 +223,10 @@ pub fn entry(
 /// description, references, false positives, the author as written, the tags beyond ATT&CK,
 /// the tactics of each technique): what stays is what the index pages, the rules table, the
 /// coverage and the other exports read. The lists of tests of its triggers and of fields of
-/// its Data Needed entries, the same for every rule that has them, go to `shared`, once. A
-/// large build holds every entry like this and makes the whole entry again, from the whole
-/// file, when it renders the rule's page.
+/// its Data Needed entries, the same for every rule that has them, go to `shared`, once, and
+/// what is left of its tactics, techniques and Data Needed entries is shared with every other
+/// entry that has the same. A large build holds every entry like this and makes the whole
+/// entry again, from the whole file, when it renders the rule's page.
 pub fn compact(entry: &mut RuleEntry, shared: &Shared) {
     entry.description = None;
     entry.author = None;
@@ -232,12 +234,18 @@ pub fn compact(entry: &mut RuleEntry, shared: &Shared) {
     entry.falsepositives = Vec::new();
     let enrichment = &mut entry.enrichment;
     enrichment.other_tags = Vec::new();
+    // What is left of a tactic, technique or Data Needed entry is what every rule that has it
+    // has: one value, shared.
     for tactic in &mut enrichment.tactics {
-        tactic.implied_by = Vec::new();
-        tactic.former_name = None;
+        let mut kept = Tactic::clone(tactic);
+        kept.implied_by = Vec::new();
+        kept.former_name = None;
+        *tactic = shared.tactics.intern(kept);
     }
     for technique in &mut enrichment.techniques {
-        technique.tactics = Vec::new();
+        let mut kept = Technique::clone(technique);
+        kept.tactics = Vec::new();
+        *technique = shared.techniques.intern(kept);
     }
     if !enrichment.triggers.is_empty() {
         let mut tests = lock(&shared.tests);
@@ -251,8 +259,10 @@ pub fn compact(entry: &mut RuleEntry, shared: &Shared) {
     if !enrichment.data_needed.is_empty() {
         let mut fields = lock(&shared.fields);
         for d in &mut enrichment.data_needed {
-            let list = std::mem::take(&mut d.fields);
-            fields.entry(d.id.clone()).or_insert(list);
+            let mut kept = DataNeeded::clone(d);
+            let list = std::mem::take(&mut kept.fields);
+            fields.entry(kept.id.clone()).or_insert(list);
+            *d = shared.data_needed.intern(kept);
         }
     }
     // Vectors grown by pushes keep room for more, which was much of a held entry's size.
@@ -274,6 +284,33 @@ pub struct Shared {
     pub(crate) tests: std::sync::Mutex<HashMap<(String, String), Vec<String>>>,
     /// Data Needed id → its fields.
     pub(crate) fields: std::sync::Mutex<HashMap<String, Vec<String>>>,
+    /// The compact tactics, techniques and Data Needed entries, each held once.
+    tactics: Pool<Tactic>,
+    techniques: Pool<Technique>,
+    data_needed: Pool<DataNeeded>,
+}
+
+/// Values held once, however many entries hold them.
+#[derive(Debug)]
+struct Pool<T>(std::sync::Mutex<std::collections::HashSet<Arc<T>>>);
+
+impl<T> Default for Pool<T> {
+    fn default() -> Self {
+        Pool(std::sync::Mutex::new(std::collections::HashSet::new()))
+    }
+}
+
+impl<T: Eq + std::hash::Hash> Pool<T> {
+    /// The pool's value equal to `value`, `value` itself when it is the first.
+    fn intern(&self, value: T) -> Arc<T> {
+        let mut values = lock(&self.0);
+        if let Some(held) = values.get(&value) {
+            return Arc::clone(held);
+        }
+        let held = Arc::new(value);
+        values.insert(Arc::clone(&held));
+        held
+    }
 }
 
 /// `mutex` locked; a poisoned lock still holds whole lists (they are inserted whole).

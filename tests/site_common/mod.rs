@@ -96,22 +96,26 @@ impl Enricher for TestCatalog {
         let mut out = Enrichment::default();
         for tag in &meta.tags {
             let lower = tag.to_ascii_lowercase();
-            let tactic = |id: &str, name: &str, short: &str, former: Option<&str>| Tactic {
-                id: id.to_string(),
-                name: name.to_string(),
-                url: format!("https://attack.mitre.org/tactics/{id}/"),
-                shortname: short.to_string(),
-                tag: tag.clone(),
-                former_name: former.map(str::to_string),
-                implied_by: Vec::new(),
+            let tactic = |id: &str, name: &str, short: &str, former: Option<&str>| {
+                std::sync::Arc::new(Tactic {
+                    id: id.to_string(),
+                    name: name.to_string(),
+                    url: format!("https://attack.mitre.org/tactics/{id}/"),
+                    shortname: short.to_string(),
+                    tag: tag.clone(),
+                    former_name: former.map(str::to_string),
+                    implied_by: Vec::new(),
+                })
             };
-            let tech = |r: TechniqueRef, revoked_by: Option<TechniqueRef>| Technique {
-                technique: r,
-                tag: tag.clone(),
-                revoked_by,
-                deprecated: false,
-                tactics: vec!["TA0005".to_string()],
-                unknown: false,
+            let tech = |r: TechniqueRef, revoked_by: Option<TechniqueRef>| {
+                std::sync::Arc::new(Technique {
+                    technique: r,
+                    tag: tag.clone(),
+                    revoked_by,
+                    deprecated: false,
+                    tactics: vec!["TA0005".to_string()],
+                    unknown: false,
+                })
             };
             match lower.as_str() {
                 "attack.execution" => {
@@ -150,7 +154,7 @@ impl Enricher for TestCatalog {
         }
         if let Some(ls) = document.kind.logsource() {
             if ls.service.as_deref() == Some("sysmon") {
-                out.data_needed.push(DataNeeded {
+                out.data_needed.push(std::sync::Arc::new(DataNeeded {
                     id: "sysmon-3".to_string(),
                     title: "Sysmon event 3: Network connection detected".to_string(),
                     platform: Some("Windows".to_string()),
@@ -160,7 +164,7 @@ impl Enricher for TestCatalog {
                     provider: Some("Microsoft-Windows-Sysmon".to_string()),
                     fields: vec!["Image".to_string(), "DestinationIp".to_string()],
                     description: None,
-                });
+                }));
             }
         }
         if out
